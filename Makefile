@@ -1,0 +1,220 @@
+# rebound - see README.md.  GNU make.
+#
+#   make                    build the programs
+#   make SANITIZE=address,undefined   instrumented build
+#   make check              install dependencies, build, run every test tier
+#   make accuracy           score --classify on the labelled corpus (CORPUS=)
+#   make bench              batch and per-message speed against Sisimai
+#   make demo               run the main job on an embedded default
+#   make install [PREFIX=/usr/local] [DESTDIR=]
+
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+LIBEXECDIR  ?= $(PREFIX)/lib/rebound
+DATADIR     ?= $(PREFIX)/share/rebound
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/rebound
+SYSCONFDIR  ?= /etc/rebound
+DESTDIR     ?=
+
+CC          ?= cc
+CFLAGS      ?= -O2 -g
+PKG_CONFIG  ?= pkg-config
+PKGS         = gmime-3.0 libpq libpcre2-8
+
+# Third-party headers come in with -isystem so that their warnings cannot
+# break -Werror.  Evaluated lazily: `make deps` may have just installed them.
+pkg_cflags   = $(shell $(PKG_CONFIG) --cflags $(1) | sed -e 's/-I/-isystem /g')
+pkg_libs     = $(shell $(PKG_CONFIG) --libs $(1))
+
+WARN = -std=c11 -Wall -Wextra -Werror -pedantic -Wstrict-prototypes \
+       -Wmissing-prototypes -Wold-style-definition -Wvla -Wwrite-strings \
+       -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual -Wno-format-nonliteral \
+       -fno-common
+HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+DEFS = -D_GNU_SOURCE -DREBOUND_SYSCONFDIR='"$(SYSCONFDIR)"' \
+       -DREBOUND_DATADIR='"$(DATADIR)"'
+# Unit tests find the rule files and fixtures of this tree through it.
+TEST_DEFS = -DREBOUND_SRCDIR='"$(CURDIR)"'
+
+ifneq ($(SANITIZE),)
+SAN_FLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+HARDEN = -fPIE
+endif
+
+ALL_CFLAGS  = $(WARN) $(HARDEN) $(DEFS) $(SAN_FLAGS) -Icommon \
+              $(call pkg_cflags,$(PKGS)) $(CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN_FLAGS) $(LDFLAGS)
+LIBS        = $(call pkg_libs,$(PKGS))
+# rebound-pipe loads libpq only when it stores a bounce (pipe/pq_lazy.c):
+# mapping libpq's dependencies at every exec would cost more than the work.
+PIPE_LIBS   = $(call pkg_libs,glib-2.0 libpcre2-8)
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:.c=.o)
+LIBCOMMON  = common/librebound.a
+
+PROGRAMS = pipe/rebound-pipe
+
+# --- rebound tool (cli/): a thin main over common/cli*.c --------------------
+PROGRAMS += cli/rebound
+
+cli/rebound: cli/main.o $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ cli/main.o $(LIBCOMMON) $(LIBS)
+
+-include $(wildcard cli/*.d)
+# --- end of rebound tool -----------------------------------------------------
+
+UNIT_SRC   = $(wildcard tests/unit/test-*.c)
+UNIT_BIN   = $(UNIT_SRC:.c=)
+
+.PHONY: all clean check check-unit check-integration demo deps install lint \
+        test-binaries uninstall
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+# Rebuild everything when the flags change (e.g. SANITIZE on or off).
+BUILD_FLAGS = build/flags
+$(BUILD_FLAGS): FORCE
+	@mkdir -p build
+	@echo '$(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)' | cmp -s - $@ || \
+	    echo '$(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)' > $@
+FORCE:
+
+# Quiet by default; `make V=1` shows the commands.
+ifeq ($(V),1)
+Q =
+quiet = @:
+else
+Q = @
+quiet = @echo
+endif
+
+%.o: %.c $(BUILD_FLAGS)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+tests/unit/%.o: tests/unit/%.c $(BUILD_FLAGS)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_DEFS) -MMD -MP -c -o $@ $<
+
+-include $(COMMON_SRC:.c=.d) $(wildcard pipe/*.d tests/unit/*.d)
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	$(quiet) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $(COMMON_OBJ)
+
+pipe/rebound-pipe: pipe/main.o pipe/pq_lazy.o $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o pipe/pq_lazy.o $(LIBCOMMON) \
+	    $(PIPE_LIBS)
+
+$(UNIT_BIN): tests/unit/%: tests/unit/%.o tests/unit/tap.o $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/unit/tap.o $(LIBCOMMON) $(LIBS)
+
+test-binaries: $(PROGRAMS) $(UNIT_BIN)
+
+# --- dependencies -------------------------------------------------------
+deps:
+	@tests/lib/deps.sh
+
+# --- tests --------------------------------------------------------------
+check: deps
+	$(MAKE) test-binaries
+	$(MAKE) lint
+	prove --timer $(UNIT_BIN) tests/integration/*.t
+	$(MAKE) accuracy
+
+check-unit: test-binaries
+	prove $(UNIT_BIN)
+
+check-integration: test-binaries
+	prove --timer tests/integration/*.t
+
+lint:
+	mandoc -Tlint -Wwarning man/*.[0-9]
+
+# --- accuracy and speed on the labelled corpus ---------------------------
+# The corpus lives beside the repository (shared/ next to main/ and the
+# worktrees); CORPUS= and SCORE= point elsewhere.
+CORPUS   ?= $(abspath $(CURDIR)/../shared/corpus)
+SCORE    ?= $(abspath $(CURDIR)/../shared/tools/score.py)
+ACC_CONF  = build/accuracy.conf
+
+# rebound-pipe with the rules of this tree and no site rules or database.
+$(ACC_CONF): FORCE
+	@mkdir -p build
+	@printf '%s\n' 'builtin_rules_directory = $(CURDIR)/rules' 'rules_directory =' \
+	    'local_mta_names = accuracy.invalid' > $@.tmp && mv $@.tmp $@
+
+accuracy: pipe/rebound-pipe $(ACC_CONF)
+	pipe/rebound-pipe -c $(ACC_CONF) --classify $(CORPUS)/emails > build/accuracy.jsonl
+	/usr/bin/python3 $(SCORE) build/accuracy.jsonl $(CORPUS)/labels.jsonl \
+	    --json build/accuracy.json --name rebound-pipe
+	tests/accuracy.sh build/accuracy.json build/accuracy.jsonl tests/accuracy-floors
+
+bench: pipe/rebound-pipe $(ACC_CONF)
+	/usr/bin/python3 tests/bench.py pipe/rebound-pipe $(ACC_CONF) $(CORPUS)/emails
+
+.PHONY: accuracy bench
+
+demo: deps
+	$(MAKE) all
+	tests/lib/demo.sh
+
+# --- install ------------------------------------------------------------
+# With PREFIX=/usr this is the Debian layout: /usr/bin/rebound,
+# /usr/lib/rebound/rebound-pipe, /usr/sbin/rebound-milter, the schema and
+# rules under /usr/share/rebound, man pages, /usr/share/doc/rebound, and
+# the milter's unit in /usr/lib/systemd/system.  Nothing goes to /etc:
+# rebound.conf is the administrator's (an example is in the doc directory).
+# Programs are 0755, everything else 0644, directories 0755.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL        ?= install
+# The milter, once built: the milter branch adds it to PROGRAMS.
+INSTALL_SBIN    = $(filter milter/rebound-milter,$(PROGRAMS))
+INSTALL_RULES   = $(wildcard rules/*)
+INSTALL_DIRS    = $(BINDIR) $(SBINDIR) $(LIBEXECDIR) $(DATADIR)/sql/migrations \
+                  $(DATADIR)/sql/examples $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 \
+                  $(MANDIR)/man8 $(DOCDIR)/contrib/postfix $(DOCDIR)/contrib/systemd \
+                  $(SYSTEMDUNITDIR)
+
+install: all
+	$(INSTALL) -d -m 755 $(addprefix $(DESTDIR),$(INSTALL_DIRS))
+	$(INSTALL) -m 755 cli/rebound $(DESTDIR)$(BINDIR)/rebound
+	$(INSTALL) -m 755 pipe/rebound-pipe $(DESTDIR)$(LIBEXECDIR)/rebound-pipe
+	$(if $(INSTALL_SBIN),$(INSTALL) -m 755 $(INSTALL_SBIN) $(DESTDIR)$(SBINDIR)/)
+	$(if $(INSTALL_RULES),$(INSTALL) -d -m 755 $(DESTDIR)$(DATADIR)/rules)
+	$(if $(INSTALL_RULES),$(INSTALL) -m 644 $(INSTALL_RULES) $(DESTDIR)$(DATADIR)/rules/)
+	$(INSTALL) -m 644 sql/rebound.sql $(DESTDIR)$(DATADIR)/sql/
+	$(INSTALL) -m 644 sql/migrations/*.sql $(DESTDIR)$(DATADIR)/sql/migrations/
+	$(INSTALL) -m 644 sql/examples/*.sql $(DESTDIR)$(DATADIR)/sql/examples/
+	$(INSTALL) -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	$(INSTALL) -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 644 contrib/postfix/* $(DESTDIR)$(DOCDIR)/contrib/postfix/
+	$(INSTALL) -m 644 contrib/systemd/* $(DESTDIR)$(DOCDIR)/contrib/systemd/
+	$(INSTALL) -m 644 contrib/rebound.conf $(DESTDIR)$(DOCDIR)/rebound.conf.example
+	sed -e 's|/usr/sbin/rebound-milter|$(SBINDIR)/rebound-milter|' \
+	    contrib/systemd/rebound-milter.service >$(DESTDIR)$(SYSTEMDUNITDIR)/rebound-milter.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/rebound-milter.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/rebound $(DESTDIR)$(SBINDIR)/rebound-milter \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/rebound-milter.service \
+	    $(DESTDIR)$(MANDIR)/man1/rebound.1 $(DESTDIR)$(MANDIR)/man5/rebound.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/rebound-rules.5 \
+	    $(DESTDIR)$(MANDIR)/man7/rebound.7 $(DESTDIR)$(MANDIR)/man8/rebound-pipe.8 \
+	    $(DESTDIR)$(MANDIR)/man8/rebound-milter.8
+	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+
+clean:
+	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
+	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d \
+	    tests/unit/*.o tests/unit/*.d
