@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef REBOUND_CFG_H
+#define REBOUND_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * cfg - rebound.conf, shared by every rebound program.
+ *
+ * The file is "name = value" lines in the style of Postfix main.cf: '#'
+ * starts a comment line, a line that begins with white space continues the
+ * previous one, and a later setting overrides an earlier one.  Every
+ * parameter is declared once, in the table in cfg.c, with its type, default
+ * and bounds; rebound.conf(5) documents each one.  Unknown names and bad
+ * values are errors that name the file and line.
+ *
+ * A loaded struct cfg is read-only.  Lists are NULL-terminated arrays.
+ */
+
+#ifndef REBOUND_SYSCONFDIR
+#define REBOUND_SYSCONFDIR "/etc/rebound"
+#endif
+#define CFG_DEFAULT_PATH REBOUND_SYSCONFDIR "/rebound.conf"
+
+#ifndef REBOUND_DATADIR
+#define REBOUND_DATADIR "/usr/local/share/rebound"
+#endif
+
+enum cfg_raw_policy {
+	CFG_RAW_UNPARSED,	/* keep the raw copy of bounces we cannot parse */
+	CFG_RAW_ALL,		/* keep the raw copy of every bounce */
+};
+
+struct cfg {
+	char *path;			/* file it came from, or "(defaults)" */
+
+	/* PostgreSQL */
+	char *database;			/* libpq connection string */
+	unsigned db_connect_timeout;	/* seconds */
+	unsigned db_statement_timeout;	/* seconds */
+
+	/* logging */
+	char *syslog_facility;
+	char *syslog_name;
+	char *log_file;			/* empty: syslog only */
+
+	/* bounce processing */
+	char **bounce_domains;
+	char *verp_delimiters;		/* two characters, default "+=" */
+	char **local_mta_names;		/* Reporting-MTA names that are ours */
+	size_t max_message_size;
+	size_t raw_message_limit;
+	enum cfg_raw_policy raw_messages;
+	unsigned pipe_time_limit;	/* seconds */
+	char *rules_directory;		/* site rule files, may be empty */
+	char *builtin_rules_directory;	/* the rule files shipped with rebound */
+};
+
+/* cfg_load - read path (CFG_DEFAULT_PATH if NULL); -1 and *error_r on error */
+int cfg_load(const char *path, struct cfg **cfg_r, char **error_r);
+
+/* cfg_parse - parse text as if read from a file called name */
+int cfg_parse(const char *text, size_t len, const char *name, struct cfg **cfg_r,
+	      char **error_r);
+
+/* cfg_free - release *cfgp and set it to NULL; accepts NULL */
+void cfg_free(struct cfg **cfgp);
+
+/* cfg_is_local_mta - whether a Reporting-MTA name is one of ours */
+bool cfg_is_local_mta(const struct cfg *cfg, const char *name);
+
+/* cfg_param_name - name of parameter i, or NULL past the end */
+const char *cfg_param_name(size_t i);
+
+#endif

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* deliver - one bounce from stdin to PostgreSQL. */
+#include <errno.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "classifier.h"
+#include "db.h"
+#include "deliver.h"
+#include "msg.h"
+#include "report.h"
+#include "store.h"
+#include "verp.h"
+#include "xalloc.h"
+
+int
+deliver_read(int fd, size_t max, char **data_r, size_t *len_r, size_t *size_r)
+{
+	struct buf *b = buf_create(max);
+	char chunk[65536];
+	size_t total = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			buf_free(&b);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		/* Past the cap we keep reading, so that Postfix sees us take it all. */
+		buf_append_partial(b, chunk, (size_t)n);
+		total += (size_t)n;
+	}
+	*size_r = total;
+	*data_r = buf_detach(&b, len_r);
+	return 0;
+}
+
+/* deliver_sha256 - hex SHA-256 of data */
+static void
+deliver_sha256(const char *data, size_t len, char out[65])
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+
+	g_checksum_update(sum, (const guchar *)data, (gssize)len);
+	snprintf(out, 65, "%s", g_checksum_get_string(sum));
+	g_checksum_free(sum);
+}
+
+/*
+ * deliver_identity - what makes a report unique across deliveries: its
+ * body and Message-ID.  Headers are left out, because one report sent
+ * twice differs in its Received lines alone; the Message-ID alone is not
+ * enough, because some MTAs reuse it.
+ */
+static char *
+deliver_identity(const struct report *r, const char *return_path, const char *data,
+		 size_t len)
+{
+	const char *body = data;
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	const char *mid = r->message_id != NULL ? r->message_id : "";
+	size_t size;
+	char *id;
+
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (data[i] == '\n' && (data[i + 1] == '\n' ||
+					(data[i + 1] == '\r' && i + 2 < len && data[i + 2] == '\n'))) {
+			body = data + i + 1;
+			break;
+		}
+	}
+	g_checksum_update(sum, (const guchar *)mid, (gssize)strlen(mid));
+	g_checksum_update(sum, (const guchar *)"\n", 1);
+	g_checksum_update(sum, (const guchar *)body, (gssize)(len - (size_t)(body - data)));
+	size = strlen(return_path) + 80;
+	id = xmalloc(size);
+	snprintf(id, size, "%s %s", g_checksum_get_string(sum), return_path);
+	g_checksum_free(sum);
+	return id;
+}
+
+/* deliver_fill_unknown - give a report we could not read one event */
+static void
+deliver_fill_unknown(struct report *r, const char *verp_rcpt)
+{
+	struct report_rcpt *rc = report_add_rcpt(r);
+
+	rc->recipient = verp_rcpt != NULL ? xstrdup(verp_rcpt) : NULL;
+	rc->kind = KIND_UNKNOWN;
+	rc->reason = REASON_UNDEFINED;
+	rc->rule = "unparsed";
+}
+
+/* deliver_log - the one log line per bounce */
+static void
+deliver_log(const struct deliver_request *req, const struct report *r,
+	    const struct deliver_outcome *out)
+{
+	const struct report_rcpt *rc = r->nrcpt > 0 ? &r->rcpt[0] : NULL;
+
+	msg_info("%s: to=<%s>, orig_queue_id=%s, size=%zu, recipients=%zu, new=%zu, "
+		 "rcpt=<%s>, kind=%s, dsn=%s, reason=%s, rule=%s, status=%s",
+		 req->queue_id, req->recipient,
+		 r->orig_queue_id != NULL ? r->orig_queue_id : "none", req->size, out->events,
+		 out->new_events, rc && rc->recipient ? rc->recipient : "",
+		 rc ? kind_name(rc->kind) : "unknown",
+		 rc && rc->status[0] ? rc->status : "none",
+		 rc ? reason_name(rc->reason) : "undefined", rc && rc->rule ? rc->rule : "none",
+		 out->status == EX_OK ? "recorded" : "deferred");
+}
+
+/* deliver_store - connect and commit; EX_OK or EX_TEMPFAIL */
+static int
+deliver_store(const struct cfg *cfg, const struct store_bounce *sb, const struct report *r,
+	      struct deliver_outcome *out)
+{
+	struct db_params params = {
+		.conninfo = cfg->database,
+		.connect_timeout = cfg->db_connect_timeout,
+		.statement_timeout = cfg->db_statement_timeout,
+		.application_name = "rebound-pipe",
+	};
+	struct db *db = NULL;
+	char *error = NULL;
+	int ret = EX_OK;
+
+	if (db_connect(&params, &db, &error) < 0 ||
+	    store_bounce(db, sb, r, &out->new_events, &error) < 0) {
+		msg_warn("%s: %s", sb->queue_id, error);
+		/* pipe(8) puts this line in its log and in any delay notice. */
+		snprintf(out->text, sizeof(out->text), "4.3.0 %s", error);
+		msg_printable(out->text, sizeof(out->text), out->text, sizeof(out->text));
+		ret = EX_TEMPFAIL;
+	}
+	free(error);
+	db_free(&db);
+	return ret;
+}
+
+void
+deliver_bounce(const struct cfg *cfg, struct classifier *clf,
+	       const struct deliver_request *req, struct deliver_outcome *out)
+{
+	struct store_bounce sb = { 0 };
+	struct verp_addr va = { 0 };
+	const char *verp_error = NULL;
+	char *verp_rcpt = NULL;
+	char digest[65];
+	char *identity;
+	struct report *r;
+
+	memset(out, 0, sizeof(*out));
+	r = classifier_run(clf, req->data, req->len);
+	if (classifier_error(clf) != NULL)
+		msg_warn("%s: %s", req->queue_id, classifier_error(clf));
+	if (verp_parse(req->recipient, cfg->verp_delimiters, &va, &verp_error) == 0 &&
+	    va.extension != NULL)
+		verp_rcpt = verp_recipient(va.extension, cfg->verp_delimiters);
+	/* A report that names nobody (a redacted complaint) is about the VERP recipient. */
+	if (r->nrcpt == 1 && r->rcpt[0].recipient == NULL && verp_rcpt != NULL)
+		r->rcpt[0].recipient = xstrdup(verp_rcpt);
+	if (r->nrcpt == 0)
+		deliver_fill_unknown(r, verp_rcpt);
+
+	deliver_sha256(req->data, req->len, digest);
+	identity = deliver_identity(r, req->recipient, req->data, req->len);
+	sb.queue_id = req->queue_id;
+	sb.bounce_address = req->recipient;
+	sb.identity = identity;
+	sb.data = req->data;
+	sb.data_len = req->len;
+	sb.size = req->size;
+	sb.truncated = req->truncated;
+	sb.keep_raw = r->format == FORMAT_NONE || cfg->raw_messages == CFG_RAW_ALL;
+	sb.raw_limit = cfg->raw_message_limit;
+	sb.digest = digest;
+	sb.parse_error = r->format == FORMAT_NONE ? "no delivery report recognised" : NULL;
+
+	out->events = r->nrcpt;
+	out->status = deliver_store(cfg, &sb, r, out);
+	if (out->status == EX_OK)
+		snprintf(out->text, sizeof(out->text), "%zu event%s recorded, %zu new",
+			 out->events, out->events == 1 ? "" : "s", out->new_events);
+	deliver_log(req, r, out);
+	free(identity);
+	free(verp_rcpt);
+	verp_addr_release(&va);
+	report_free(&r);
+}

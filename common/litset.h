@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef REBOUND_LITSET_H
+#define REBOUND_LITSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * litset - which of many short literals occur in a text, in one pass.
+ *
+ * The rule engine uses it as a pre-check: a rule whose regular expression
+ * requires a literal ("mailbox full") need not be compiled, let alone run,
+ * when the literal is absent.  Literals are kept lower case and indexed by
+ * their first three bytes; litset_scan() walks the lower-cased text once
+ * and marks every literal found.  Literals shorter than LITSET_MIN are
+ * refused: they would match almost everywhere.
+ *
+ * litset_required() derives the literals from a PCRE2 pattern: a set of
+ * strings one of which every match must contain, or nothing when the
+ * pattern guarantees none.  It errs on the side of "nothing".
+ */
+#define LITSET_MIN 3
+#define LITSET_MAX 32
+
+struct litset;
+
+/* litset_create - an empty set */
+struct litset *litset_create(void);
+
+/* litset_free - release *lp and set it to NULL; accepts NULL */
+void litset_free(struct litset **lp);
+
+/* litset_add - add a literal (lower-cased, cut to LITSET_MAX); its id, or -1 */
+int litset_add(struct litset *l, const char *s, size_t n);
+
+/* litset_count - number of distinct literals */
+size_t litset_count(const struct litset *l);
+
+/* litset_scan - mark the literals that occur in lower-case text[0..n) */
+void litset_scan(struct litset *l, const char *text, size_t n);
+
+/* litset_found - whether literal id occurred in the last scan */
+bool litset_found(const struct litset *l, int id);
+
+/*
+ * litset_required - literals one of which any match of pattern must
+ * contain; calls add(ctx, s, n) for each and returns their number, or 0
+ * when the pattern requires none (then no literal was passed).
+ */
+size_t litset_required(const char *pattern, size_t len, bool caseless,
+		       void (*add)(void *ctx, const char *s, size_t n), void *ctx);
+
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef REBOUND_MSG_H
+#define REBOUND_MSG_H
+
+#include <stddef.h>
+
+/*
+ * msg - the one logging module.  Records go to syslog (facility mail by
+ * default), to stderr, or to a file.  Every record is formatted, then made
+ * printable and capped at LIMIT_LOG_LINE before it is written, because much
+ * of what we log was written by strangers.
+ *
+ * Parsers and codecs never log; only programs and service modules do.
+ */
+
+#define MSG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+enum msg_flags {
+	MSG_TO_SYSLOG = (1 << 0),
+	MSG_TO_STDERR = (1 << 1),
+};
+
+/* msg_open - set the program name, facility and destinations */
+void msg_open(const char *ident, int facility, enum msg_flags flags);
+
+/* msg_log_file - also append records to this file; returns -1 on error */
+int msg_log_file(const char *path);
+
+/* msg_facility_code - syslog facility by name ("mail", "local0"); -1 if unknown */
+int msg_facility_code(const char *name);
+
+/* msg_set_fatal_status - exit status of msg_fatal (default 1) */
+void msg_set_fatal_status(int status);
+
+/* msg_set_verbose - enable msg_debug output */
+void msg_set_verbose(int verbose);
+
+void msg_debug(const char *fmt, ...) MSG_PRINTF(1, 2);
+void msg_info(const char *fmt, ...) MSG_PRINTF(1, 2);
+void msg_warn(const char *fmt, ...) MSG_PRINTF(1, 2);
+void msg_error(const char *fmt, ...) MSG_PRINTF(1, 2);
+_Noreturn void msg_fatal(const char *fmt, ...) MSG_PRINTF(1, 2);
+
+/*
+ * msg_printable - copy at most len bytes of src into dst (of size dstsize,
+ * always terminated), replacing control characters and non-ASCII bytes by
+ * '?'.  Returns the number of bytes written, excluding the terminator.
+ */
+size_t msg_printable(char *dst, size_t dstsize, const char *src, size_t len);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef REBOUND_RULES_IMPL_H
+#define REBOUND_RULES_IMPL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "buf.h"
+#include "litset.h"
+#include "rules.h"
+
+/*
+ * rules_impl - the rule set's inside, shared by rules.c (loading) and
+ * rules_match.c (matching); not for other modules.
+ */
+
+/* A regex is JIT-compiled after this many runs: below it, JIT costs more. */
+#define RULES_JIT_AFTER 32
+
+enum rule_field { FIELD_DIAGNOSTIC, FIELD_TEXT, FIELD_SUBJECT };
+
+/* One condition: a list of values, or of globs, possibly negated. */
+struct rule_list {
+	char **v;
+	size_t n;
+	bool negate;
+};
+
+struct rule {
+	char *id;
+	const char *file;	/* owned by struct rules */
+	int line;
+	int dir;		/* index of the directory it came from */
+	enum reason reason;
+	int hard;		/* -1, 0 or 1 */
+	enum rule_field field;
+	struct rule_list status, rcode, provider, reporter, type, action, sreason;
+	unsigned cmd_mask;	/* bit per enum smtp_cmd; 0 = any */
+	bool cmd_negate;
+
+	char *pattern;		/* NULL for a rule of conditions only */
+	uint32_t options;	/* PCRE2 compile options */
+	int *lits;		/* literal ids, one of which the text must hold */
+	size_t nlits;
+	pcre2_code *code;	/* compiled on first use */
+	unsigned runs;
+	bool broken;		/* failed to compile: skipped */
+	bool pattern_only;	/* reason "-": a named regex for like=, not a rule */
+};
+
+struct rules {
+	struct rule *v;
+	size_t n, cap;
+	char **files;		/* names for error messages */
+	size_t nfiles;
+	int ndirs;
+	struct litset *lits;
+	pcre2_match_context *mctx;
+	pcre2_match_data *md;
+	struct buf *lower;	/* the lower-cased diagnostic */
+	char *error;
+	size_t compiled;
+};
+
+/* rules_compile - compile r's regex; false (and *error_r) on failure */
+bool rules_compile(struct rules *rs, struct rule *r, char **error_r);
+
+#endif

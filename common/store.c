@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* store - bounce events into PostgreSQL, one transaction per bounce. */
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "caps.h"
+#include "store.h"
+#include "xalloc.h"
+
+static const char sql_raw[] =
+	"WITH ins AS ("
+	" INSERT INTO rebound.raw_messages"
+	"  (queue_id, envelope_recipient, size, truncated, digest, parse_error, content)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+	" ON CONFLICT (digest) DO NOTHING RETURNING id)"
+	" SELECT id FROM ins"
+	" UNION ALL SELECT id FROM rebound.raw_messages WHERE digest = $5"
+	" LIMIT 1";
+
+static const char sql_event[] =
+	"WITH m AS ("
+	" SELECT id FROM rebound.messages"
+	"  WHERE ($19::text IS NOT NULL AND token = $19)"
+	"     OR ($20::text IS NOT NULL AND message_id_header = $20)"
+	"  ORDER BY token IS NOT DISTINCT FROM $19 DESC, created_at DESC LIMIT 1),"
+	" r AS (SELECT rc.id FROM rebound.recipients rc, m"
+	"  WHERE rc.message_id = m.id AND rc.address = $4)"
+	" INSERT INTO rebound.events"
+	"  (kind, sync, source, recipient, reason, category, hard, status, reply_code,"
+	"   action, diagnostic, remote_mta, reporting_mta, feedback_type, rule,"
+	"   queue_id, orig_queue_id, bounce_address, raw_message_id, dedup_key,"
+	"   message_id, recipient_id)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+	"   $16, $17, $18, $21, $22, (SELECT id FROM m), (SELECT id FROM r))"
+	" ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
+
+/*
+ * store_text - a copy of s that PostgreSQL will take: valid UTF-8 (a
+ * stranger's bytes may not be) and at most max bytes.  NULL stays NULL.
+ */
+static char *
+store_text(const char *s, size_t max)
+{
+	size_t len;
+	char *valid, *out;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s);
+	if (len > max)
+		len = max;
+	valid = g_utf8_make_valid(s, (gssize)len);
+	/* Cutting may have split a character; make_valid repaired that. */
+	out = xstrdup(valid);
+	g_free(valid);
+	return out;
+}
+
+void
+store_dedup_key(const char *identity, const struct report_rcpt *rc, char out[65])
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	const char *parts[] = { identity, rc->recipient, kind_name(rc->kind), rc->status,
+				rc->action, rc->feedback_type };
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		const char *p = parts[i] != NULL ? parts[i] : "";
+
+		g_checksum_update(sum, (const guchar *)p, (gssize)strlen(p));
+		g_checksum_update(sum, (const guchar *)"\n", 1);
+	}
+	snprintf(out, 65, "%s", g_checksum_get_string(sum));
+	g_checksum_free(sum);
+}
+
+/* store_raw - insert or find the raw copy; its id into raw_id */
+static int
+store_raw(struct db *db, const struct store_bounce *b, char raw_id[24], char **error_r)
+{
+	char size[24];
+	size_t keep = b->data_len < b->raw_limit ? b->data_len : b->raw_limit;
+	char *err_text = store_text(b->parse_error, 500);
+	const char *values[7] = { b->queue_id, b->bounce_address, size,
+				  (b->truncated || keep < b->data_len) ? "t" : "f", b->digest,
+				  err_text, b->data };
+	int lengths[7] = { 0, 0, 0, 0, 0, 0, (int)keep };
+	int formats[7] = { 0, 0, 0, 0, 0, 0, 1 };
+	PGresult *res;
+
+	snprintf(size, sizeof(size), "%zu", b->size);
+	res = db_query_binary(db, sql_raw, 7, values, lengths, formats, PGRES_TUPLES_OK,
+			      error_r);
+	free(err_text);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		*error_r = xstrdup("raw message insert returned no row");
+		PQclear(res);
+		return -1;
+	}
+	snprintf(raw_id, 24, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+/* store_event - insert one recipient's event; *inserted_r is 0 or 1 */
+static int
+store_event(struct db *db, const struct store_bounce *b, const struct report *r,
+	    const struct report_rcpt *rc, const char *raw_id, int *inserted_r, char **error_r)
+{
+	char reply[8], key[65];
+	char *diag = store_text(rc->diagnostic, LIMIT_DIAGNOSTIC_LEN);
+	char *remote = store_text(rc->remote_mta, 255);
+	char *reporting = store_text(r->reporting_mta, 255);
+	char *recipient = store_text(rc->recipient, LIMIT_ADDRESS_LEN);
+	char *orig_qid = store_text(r->orig_queue_id, 32);
+	char *orig_mid = store_text(r->orig_message_id, 998);
+	char *action = store_text(rc->action, 32);
+	char *fbtype = store_text(rc->feedback_type, 64);
+	const char *values[22];
+	PGresult *res;
+
+	snprintf(reply, sizeof(reply), "%d", rc->reply_code);
+	store_dedup_key(b->identity, rc, key);
+	values[0] = kind_name(rc->kind);
+	values[1] = rc->sync ? "t" : "f";
+	values[2] = "pipe";
+	values[3] = recipient;
+	values[4] = reason_name(rc->reason);
+	values[5] = reason_category(rc->reason);
+	values[6] = rc->hard ? "t" : "f";
+	values[7] = rc->status[0] != '\0' ? rc->status : NULL;
+	values[8] = rc->reply_code > 0 ? reply : NULL;
+	values[9] = action;
+	values[10] = diag;
+	values[11] = remote;
+	values[12] = reporting;
+	values[13] = fbtype;
+	values[14] = rc->rule;
+	values[15] = b->queue_id;
+	values[16] = orig_qid;
+	values[17] = b->bounce_address;
+	values[18] = b->token;
+	values[19] = orig_mid;
+	values[20] = raw_id;
+	values[21] = key;
+	res = db_query(db, sql_event, 22, values, PGRES_TUPLES_OK, error_r);
+	free(diag);
+	free(remote);
+	free(reporting);
+	free(recipient);
+	free(orig_qid);
+	free(orig_mid);
+	free(action);
+	free(fbtype);
+	if (res == NULL)
+		return -1;
+	*inserted_r = PQntuples(res);
+	PQclear(res);
+	return 0;
+}
+
+int
+store_bounce(struct db *db, const struct store_bounce *b, const struct report *r,
+	     size_t *new_r, char **error_r)
+{
+	char raw_id[24] = "";
+
+	*new_r = 0;
+	if (db_exec(db, "BEGIN", error_r) < 0)
+		return -1;
+	/* Exit 0 promises Postfix a durable commit, whatever the server default. */
+	if (db_exec(db, "SET LOCAL synchronous_commit TO on", error_r) < 0)
+		goto fail;
+	if (b->keep_raw && store_raw(db, b, raw_id, error_r) < 0)
+		goto fail;
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		int inserted;
+
+		if (store_event(db, b, r, &r->rcpt[i], raw_id[0] ? raw_id : NULL, &inserted,
+				error_r) < 0)
+			goto fail;
+		*new_r += (size_t)inserted;
+	}
+	if (db_commit(db, error_r) < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	*new_r = 0;
+	return -1;
+}
