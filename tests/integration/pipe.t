@@ -1,0 +1,150 @@
+#!/bin/bash
+# pipe.t - rebound-pipe against a real PostgreSQL: exit statuses, rows,
+# deduplication, raw storage, caps, the root refusal and database outages.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/harness.sh"
+D="$REPO/tests/data"
+
+rb_init
+pg_start
+rb_write_conf
+
+deliver() {	# deliver QUEUE_ID RECIPIENT < message; sets OUT and RC
+	OUT=$(pipe_run -q "$1" -r "$2")
+	RC=$?
+}
+
+# --- configuration check ---------------------------------------------------
+pipe_run -n
+ok $? "-n accepts a valid configuration"
+printf 'database = x\nbogus_key = 1\n' >"$T/etc/bad.conf"
+chmod 644 "$T/etc/bad.conf"
+err=$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/bad.conf" -n 2>&1)
+is "$?" 78 "-n with an unknown key exits EX_CONFIG"
+like "$err" "bad.conf, line 2: unknown parameter \"bogus_key\"" "error names file and line"
+
+# --- root is refused, and the bounce deferred, not lost -------------------
+out=$("$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" -q ROOT1 -r x@y <"$D/postfix-rejected.eml")
+is "$?" 75 "delivery as root exits EX_TEMPFAIL"
+like "$out" "^4\.3\.0 .*root" "root refusal prints a 4.x.x line"
+is "$(count "queue_id = 'ROOT1'")" 0 "nothing stored as root"
+
+# --- a Postfix DSN for a remote 550 ---------------------------------------
+deliver Q1 "bounces+bob=bad.example@bounce.example.test" <"$D/postfix-rejected.eml"
+is "$RC" 0 "Postfix DSN delivered"
+like "$OUT" "^1 event recorded, 1 new" "status line for pipe(8)"
+row=$(q "SELECT kind, sync, recipient, status, reply_code, reason, category, hard, remote_mta,
+	reporting_mta, orig_queue_id FROM rebound.events WHERE queue_id = 'Q1'")
+is "$row" "rejected|t|bob@bad.example|5.1.1|550|userunknown|user_unknown|t|127.0.0.1|mta.example.test|3DF32A74B9F" \
+	"one sync rejected event with status, reply code and MTAs"
+like "$(q "SELECT diagnostic FROM rebound.events WHERE queue_id = 'Q1'")" \
+	"^550 5\.1\.1 <bob@bad\.example>: Recipient address rejected: User unknown in virtual mailbox table$" \
+	"diagnostic unfolded"
+like "$(grep ' Q1: ' "$T/log/rebound.log")" \
+	"Q1: to=<bounces\+bob=bad.example@bounce.example.test>, orig_queue_id=3DF32A74B9F, .*kind=rejected, dsn=5\.1\.1, reason=userunknown, .*status=recorded" \
+	"one log line in Postfix style"
+
+# --- the same bounce again adds nothing -----------------------------------
+deliver Q1 "bounces+bob=bad.example@bounce.example.test" <"$D/postfix-rejected.eml"
+is "$RC" 0 "duplicate delivery exits 0"
+like "$OUT" "1 new|0 new" "status line on duplicate"
+is "$(count "recipient = 'bob@bad.example'")" 1 "duplicate adds no event"
+# A remote resending it (new Received line, new queue id) is the same report too.
+{ echo "Received: from mx.relay.example by mta.example.test; Mon, 23 Nov 2026 10:00:00 +0000"
+  cat "$D/postfix-rejected.eml"; } | pipe_run -q Q1B -r "bounces+bob=bad.example@bounce.example.test" >/dev/null
+is "$(count "recipient = 'bob@bad.example'")" 1 "retransmitted report adds no event"
+
+# --- several recipients in one report ---------------------------------------
+deliver Q2 "bounces@bounce.example.test" <"$D/postfix-multi.eml"
+is "$RC" 0 "multi-recipient DSN delivered"
+is "$(q "SELECT string_agg(recipient || ':' || reason, ',' ORDER BY recipient) FROM rebound.events WHERE queue_id = 'Q2'")" \
+	"ann@bad.example:userunknown,ben@full.example:mailboxfull" "one event per recipient"
+is "$(q "SELECT count(DISTINCT dedup_key) FROM rebound.events WHERE queue_id = 'Q2'")" 2 "distinct dedup keys"
+
+# --- delay, expiry, remote NDR ------------------------------------------------
+deliver Q3 "bounces+carol=slow.example@bounce.example.test" <"$D/postfix-delayed.eml"
+is "$(q "SELECT kind || '|' || sync || '|' || status || '|' || hard FROM rebound.events WHERE queue_id = 'Q3'")" \
+	"delayed|false|4.2.0|false" "Action: delayed is a delay, not a failure"
+deliver Q4 "bounces+carol=slow.example@bounce.example.test" <"$D/postfix-expired.eml"
+is "$(q "SELECT kind || '|' || reason || '|' || status FROM rebound.events WHERE queue_id = 'Q4'")" \
+	"expired|expired|4.2.0" "failed with a 4.x.x status is an expiry"
+deliver Q5 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
+is "$(q "SELECT kind || '|' || sync || '|' || reason || '|' || reporting_mta FROM rebound.events WHERE queue_id = 'Q5'")" \
+	"bounced|false|mailboxfull|mx.remote.example" "a remote's NDR is an async bounce"
+
+# --- linking to the outbound message ------------------------------------------
+q "INSERT INTO rebound.messages (message_id_header, envelope_sender, tags)
+   VALUES ('newsletter-7@client.example', 'news@client.example', '{\"campaign\": \"nov\"}');
+   INSERT INTO rebound.recipients (message_id, address)
+   SELECT id, 'bob@bad.example' FROM rebound.messages WHERE message_id_header = 'newsletter-7@client.example'" >/dev/null
+sed -e 's/newsletter-1@client.example/newsletter-7@client.example/' \
+    -e 's/47F6CA74BA3@/47F6CA74BA7@/' "$D/postfix-rejected.eml" |
+	pipe_run -q Q6 -r "bounces+bob=bad.example@bounce.example.test" >/dev/null
+is "$(q "SELECT m.tags->>'campaign' FROM rebound.events e JOIN rebound.messages m ON m.id = e.message_id
+	JOIN rebound.recipients r ON r.id = e.recipient_id WHERE e.queue_id = 'Q6' AND r.address = e.recipient")" \
+	"nov" "event linked to message and recipient by the returned Message-ID"
+
+# --- input that is not a report: stored raw, exit 0 --------------------------
+deliver Q7 "bounces+eve=odd.example@bounce.example.test" < <(printf 'this is not mail\n\001\002 at all')
+is "$RC" 0 "garbage on stdin exits 0"
+is "$(q "SELECT e.kind || '|' || e.recipient || '|' || (r.content = convert_to('this is not mail' || E'\n\001\002 at all', 'SQL_ASCII'))
+	FROM rebound.events e JOIN rebound.raw_messages r ON r.id = e.raw_message_id WHERE e.queue_id = 'Q7'")" \
+	"unknown|eve@odd.example|true" "garbage stored raw as kind unknown, recipient from VERP"
+deliver Q8 "bounces@bounce.example.test" < <(head -c 20000 /dev/urandom)
+is "$RC" 0 "random bytes exit 0"
+is "$(q "SELECT count(*) FROM rebound.events e JOIN rebound.raw_messages r ON r.id = e.raw_message_id
+	WHERE e.queue_id = 'Q8' AND e.kind = 'unknown' AND r.size = 20000")" 1 "random bytes stored raw"
+deliver Q9 "bounces@bounce.example.test" </dev/null
+is "$RC" 0 "empty input exits 0"
+is "$(count "queue_id = 'Q9' AND kind = 'unknown'")" 1 "empty input recorded"
+
+# Invalid UTF-8 and control characters in a diagnostic reach the row valid.
+sed -e 's/User unknown in virtual mailbox table/User \xff\xfe unknown \x1b[31m/' \
+    -e 's/47F6CA74BA3@/47F6CA74BA9@/' "$D/postfix-rejected.eml" |
+	pipe_run -q Q10 -r "bounces+bob=bad.example@bounce.example.test" >/dev/null
+is "$?" 0 "invalid UTF-8 in a diagnostic is accepted"
+like "$(q "SELECT diagnostic FROM rebound.events WHERE queue_id = 'Q10'")" "User .* unknown" "diagnostic stored as valid text"
+line=$(grep ' Q10: ' "$T/log/rebound.log")
+[ -n "$line" ] && ! printf '%s' "$line" | LC_ALL=C grep -q '[^[:print:]]'
+ok $? "log line has only printable characters"
+
+# --- caps: a large message is read to the end but only the cap is kept -----
+rb_write_conf "max_message_size = 64k" "raw_message_limit = 4k"
+{ cat "$D/postfix-multi.eml" | sed -e 's/AB13@/AB14@/' -e '$d'
+  printf -- '--AB12.1/mta.example.test\nContent-Type: message/rfc822\n\nSubject: big\n\n'
+  head -c 3000000 /dev/zero | tr '\0' 'x' | fold -w 76; } >"$T/big.eml"
+deliver Q11 "bounces@bounce.example.test" <"$T/big.eml"
+is "$RC" 0 "3 MB report with a 64 kB cap exits 0"
+is "$(count "queue_id = 'Q11'")" 2 "report parsed from the first 64 kB"
+head -c 3000000 /dev/urandom >"$T/big.bin"
+deliver Q12 "bounces@bounce.example.test" <"$T/big.bin"
+is "$RC" 0 "3 MB of garbage exits 0"
+is "$(q "SELECT r.size || '|' || r.truncated || '|' || octet_length(r.content) FROM rebound.events e
+	JOIN rebound.raw_messages r ON r.id = e.raw_message_id WHERE e.queue_id = 'Q12'")" \
+	"3000000|true|4096" "raw copy capped, real size and truncation recorded"
+rb_write_conf
+
+# --- the database is down: defer, keep nothing half-written ---------------
+pg_stop
+deliver Q13 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
+is "$RC" 75 "database down exits EX_TEMPFAIL"
+like "$OUT" "^4\.3\.0 .*connect to database" "deferral reason for pipe(8)"
+like "$(grep ' Q13: ' "$T/log/rebound.log" | tail -1)" "status=deferred" "deferral logged"
+pg_resume
+deliver Q13 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
+is "$RC" 0 "the retry succeeds once the database is back"
+
+# A missing schema is transient too: the administrator fixes it, Postfix retries.
+rb_write_conf "database = $DB_CONNINFO dbname=postgres"
+deliver Q14 "bounces@bounce.example.test" <"$D/postfix-multi.eml"
+is "$RC" 75 "missing schema exits EX_TEMPFAIL"
+rb_write_conf
+
+# --- schema: applying it again changes nothing ---------------------------------
+psql -Xq -v ON_ERROR_STOP=1 -f "$REPO/sql/rebound.sql" >/dev/null 2>&1
+ok $? "schema applies again without error"
+want=$(ls "$REPO/sql/migrations" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | paste -sd,)
+is "$(q "SELECT string_agg(version::text, ',' ORDER BY version) FROM rebound.schema_version")" "$want" \
+	"each migration recorded once"
+
+done_testing
