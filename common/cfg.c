@@ -57,6 +57,10 @@ static const struct cfg_param cfg_params[] = {
 	P(pipe_time_limit, CFG_TIME, "100s", 1, 86400),
 	P(rules_directory, CFG_STR, "", 0, 0),
 	P(builtin_rules_directory, CFG_STR, REBOUND_DATADIR "/rules", 0, 0),
+	P(token_key_file, CFG_STR, "", 0, 0),
+	P(token_previous_key_file, CFG_STR, "", 0, 0),
+	P(token_lifetime, CFG_TIME, "30d", 86400, 3650 * 86400ULL),
+	P(return_path_prefix, CFG_STR, "bounces", 0, 0),
 };
 
 #undef P

@@ -55,6 +55,12 @@ struct cfg {
 	unsigned pipe_time_limit;	/* seconds */
 	char *rules_directory;		/* site rule files, may be empty */
 	char *builtin_rules_directory;	/* the rule files shipped with rebound */
+
+	/* signed return paths (rebound-milter writes them, both verify them) */
+	char *token_key_file;		/* current HMAC key; empty: tokens off */
+	char *token_previous_key_file;	/* the key before a rotation, may be empty */
+	unsigned token_lifetime;	/* seconds a return path stays valid */
+	char *return_path_prefix;	/* local part before the token */
 };
 
 /* cfg_load - read path (CFG_DEFAULT_PATH if NULL); -1 and *error_r on error */
