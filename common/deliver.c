@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -14,6 +15,7 @@
 #include "deliver.h"
 #include "msg.h"
 #include "report.h"
+#include "return_path.h"
 #include "store.h"
 #include "verp.h"
 #include "xalloc.h"
@@ -103,19 +105,19 @@ deliver_fill_unknown(struct report *r, const char *verp_rcpt)
 
 /* deliver_log - the one log line per bounce */
 static void
-deliver_log(const struct deliver_request *req, const struct report *r,
+deliver_log(const struct deliver_request *req, const struct report *r, const char *token,
 	    const struct deliver_outcome *out)
 {
 	const struct report_rcpt *rc = r->nrcpt > 0 ? &r->rcpt[0] : NULL;
 
 	msg_info("%s: to=<%s>, orig_queue_id=%s, size=%zu, recipients=%zu, new=%zu, "
-		 "rcpt=<%s>, kind=%s, dsn=%s, reason=%s, rule=%s, status=%s",
+		 "rcpt=<%s>, kind=%s, dsn=%s, reason=%s, rule=%s, token=%s, status=%s",
 		 req->queue_id, req->recipient,
 		 r->orig_queue_id != NULL ? r->orig_queue_id : "none", req->size, out->events,
 		 out->new_events, rc && rc->recipient ? rc->recipient : "",
 		 rc ? kind_name(rc->kind) : "unknown",
 		 rc && rc->status[0] ? rc->status : "none",
-		 rc ? reason_name(rc->reason) : "undefined", rc && rc->rule ? rc->rule : "none",
+		 rc ? reason_name(rc->reason) : "undefined", rc && rc->rule ? rc->rule : "none", token,
 		 out->status == EX_OK ? "recorded" : "deferred");
 }
 
@@ -147,35 +149,71 @@ deliver_store(const struct cfg *cfg, const struct store_bounce *sb, const struct
 	return ret;
 }
 
+/*
+ * deliver_return_path - the VERP recipient and verified token of the
+ * bounce's address.  Keys are read only when the address holds something
+ * token-shaped, so plain VERP costs nothing.  -1 when the configured keys
+ * cannot be read: a configuration error, which defers rather than storing
+ * events that should have been linked.
+ */
+static int
+deliver_return_path(const struct cfg *cfg, const char *address, struct return_path *rp,
+		    char **error_r)
+{
+	struct token_keys *keys = NULL;
+	struct verp_addr va = { 0 };
+	const char *verp_error = NULL;
+	bool shaped = false;
+
+	if (cfg->token_key_file[0] != '\0' &&
+	    verp_parse(address, cfg->verp_delimiters, &va, &verp_error) == 0) {
+		shaped = return_path_is_token_shaped(va.extension, cfg->verp_delimiters);
+		verp_addr_release(&va);
+	}
+	if (shaped && token_keys_load(cfg->token_key_file, cfg->token_previous_key_file, &keys,
+				      error_r) < 0)
+		return -1;
+	if (return_path_inspect(address, cfg->verp_delimiters, keys, token_day(time(NULL)),
+				rp) < 0)
+		memset(rp, 0, sizeof(*rp));
+	token_keys_free(&keys);
+	return 0;
+}
+
 void
 deliver_bounce(const struct cfg *cfg, struct classifier *clf,
 	       const struct deliver_request *req, struct deliver_outcome *out)
 {
 	struct store_bounce sb = { 0 };
-	struct verp_addr va = { 0 };
-	const char *verp_error = NULL;
-	char *verp_rcpt = NULL;
+	struct return_path rp = { 0 };
 	char digest[65];
-	char *identity;
+	char *identity, *error = NULL;
 	struct report *r;
 
 	memset(out, 0, sizeof(*out));
+	if (deliver_return_path(cfg, req->recipient, &rp, &error) < 0) {
+		msg_warn("%s: %s", req->queue_id, error);
+		snprintf(out->text, sizeof(out->text), "4.3.5 %s", error);
+		msg_printable(out->text, sizeof(out->text), out->text, sizeof(out->text));
+		out->status = EX_TEMPFAIL;
+		free(error);
+		return;
+	}
 	r = classifier_run(clf, req->data, req->len);
 	if (classifier_error(clf) != NULL)
 		msg_warn("%s: %s", req->queue_id, classifier_error(clf));
-	if (verp_parse(req->recipient, cfg->verp_delimiters, &va, &verp_error) == 0 &&
-	    va.extension != NULL)
-		verp_rcpt = verp_recipient(va.extension, cfg->verp_delimiters);
 	/* A report that names nobody (a redacted complaint) is about the VERP recipient. */
-	if (r->nrcpt == 1 && r->rcpt[0].recipient == NULL && verp_rcpt != NULL)
-		r->rcpt[0].recipient = xstrdup(verp_rcpt);
+	if (r->nrcpt == 1 && r->rcpt[0].recipient == NULL && rp.recipient != NULL)
+		r->rcpt[0].recipient = xstrdup(rp.recipient);
 	if (r->nrcpt == 0)
-		deliver_fill_unknown(r, verp_rcpt);
+		deliver_fill_unknown(r, rp.recipient);
 
 	deliver_sha256(req->data, req->len, digest);
 	identity = deliver_identity(r, req->recipient, req->data, req->len);
 	sb.queue_id = req->queue_id;
 	sb.bounce_address = req->recipient;
+	sb.token = rp.token;
+	sb.single_recipient = rp.token != NULL && (rp.info.flags & TOKEN_SINGLE_RECIPIENT);
 	sb.identity = identity;
 	sb.data = req->data;
 	sb.data_len = req->len;
@@ -191,9 +229,8 @@ deliver_bounce(const struct cfg *cfg, struct classifier *clf,
 	if (out->status == EX_OK)
 		snprintf(out->text, sizeof(out->text), "%zu event%s recorded, %zu new",
 			 out->events, out->events == 1 ? "" : "s", out->new_events);
-	deliver_log(req, r, out);
+	deliver_log(req, r, return_path_token_name(rp.verdict), out);
 	free(identity);
-	free(verp_rcpt);
-	verp_addr_release(&va);
+	return_path_release(&rp);
 	report_free(&r);
 }

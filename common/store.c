@@ -25,15 +25,17 @@ static const char sql_event[] =
 	"  WHERE ($19::text IS NOT NULL AND token = $19)"
 	"     OR ($20::text IS NOT NULL AND message_id_header = $20)"
 	"  ORDER BY token IS NOT DISTINCT FROM $19 DESC, created_at DESC LIMIT 1),"
-	" r AS (SELECT rc.id FROM rebound.recipients rc, m"
-	"  WHERE rc.message_id = m.id AND rc.address = $4)"
+	" r AS (SELECT rc.id, rc.address FROM rebound.recipients rc, m"
+	"  WHERE rc.message_id = m.id AND (rc.address = $4::text OR $23::boolean)"
+	"  ORDER BY rc.address IS NOT DISTINCT FROM $4::text DESC LIMIT 1)"
 	" INSERT INTO rebound.events"
 	"  (kind, sync, source, recipient, reason, category, hard, status, reply_code,"
 	"   action, diagnostic, remote_mta, reporting_mta, feedback_type, rule,"
 	"   queue_id, orig_queue_id, bounce_address, raw_message_id, dedup_key,"
 	"   message_id, recipient_id)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-	"   $16, $17, $18, $21, $22, (SELECT id FROM m), (SELECT id FROM r))"
+	" SELECT $1, $2, $3, coalesce($4::text, r.address), $5, $6, $7, $8, $9, $10, $11,"
+	"   $12, $13, $14, $15, $16, $17, $18, $21, $22, m.id, r.id"
+	" FROM (SELECT 1) AS one LEFT JOIN m ON true LEFT JOIN r ON true"
 	" ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
 
 /*
@@ -119,7 +121,7 @@ store_event(struct db *db, const struct store_bounce *b, const struct report *r,
 	char *orig_mid = store_text(r->orig_message_id, 998);
 	char *action = store_text(rc->action, 32);
 	char *fbtype = store_text(rc->feedback_type, 64);
-	const char *values[22];
+	const char *values[23];
 	PGresult *res;
 
 	snprintf(reply, sizeof(reply), "%d", rc->reply_code);
@@ -146,7 +148,9 @@ store_event(struct db *db, const struct store_bounce *b, const struct report *r,
 	values[19] = orig_mid;
 	values[20] = raw_id;
 	values[21] = key;
-	res = db_query(db, sql_event, 22, values, PGRES_TUPLES_OK, error_r);
+	/* A single-recipient token names the recipient even when the report does not. */
+	values[22] = b->single_recipient ? "t" : "f";
+	res = db_query(db, sql_event, 23, values, PGRES_TUPLES_OK, error_r);
 	free(diag);
 	free(remote);
 	free(reporting);

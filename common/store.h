@@ -20,6 +20,7 @@ struct store_bounce {
 	const char *queue_id;		/* Postfix queue id of the bounce */
 	const char *bounce_address;	/* envelope recipient (return path) */
 	const char *token;		/* verified token, or NULL */
+	bool single_recipient;		/* the token's message had one recipient */
 	const char *identity;		/* what makes this report unique */
 	const char *data;		/* the bounce as received (maybe cut) */
 	size_t data_len;
