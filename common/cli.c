@@ -32,6 +32,8 @@ static const struct cli_command cli_commands[] = {
 	  "show the latest events, or follow new ones as they are recorded" },
 	{ "classify", NULL, cli_classify, 0, 0, "FILE|DIRECTORY ...",
 	  "classify bounce files as rebound-pipe --classify does; no database" },
+	{ "return-path", "check", cli_return_path_check, 0, 0, "ADDRESS ...",
+	  "verify the signed token of bounce addresses; no database" },
 	{ "db", "migrate", cli_db_migrate, CLI_OPT_DIR, CLI_DB, "",
 	  "apply the schema migrations the database lacks" },
 	{ "db", "status", cli_db_status, CLI_OPT_DIR, CLI_DB, "",

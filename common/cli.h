@@ -101,5 +101,6 @@ cli_run_fn cli_events;
 cli_run_fn cli_db_migrate;
 cli_run_fn cli_db_status;
 cli_run_fn cli_classify;
+cli_run_fn cli_return_path_check;
 
 #endif

@@ -103,4 +103,14 @@ deliver T7 "bounces+bob=bad.example@bounce.example.test" <"$D/remote-ndr.eml"
 is "$RC" 0 "classic VERP delivered while the key is unreadable"
 chmod 600 "$T/etc/token.key"
 
+# The operator's view: rebound return-path check.
+out=$(rebound_run return-path check "bounces+$tok1@bounce.example.test")
+is "$?" 0 "return-path check accepts a valid token"
+like "$out" "token=valid message=00000000000000a1 last_day=[0-9-]+ single_recipient$" \
+	"return-path check prints message id, last day and flags"
+out=$(rebound_run return-path check "bounces+$tok3@bounce.example.test" "bounces+bob=bad.example@bounce.example.test")
+is "$?" 1 "return-path check exits 1 for a forged token"
+like "$out" "token=forged" "forged token reported"
+like "$out" "token=none recipient=bob@bad.example" "classic VERP reported with its recipient"
+
 done_testing
