@@ -53,17 +53,16 @@ rules_list_match(const struct rule_list *l, const char *value, bool glob)
 	return hit != l->negate;
 }
 
-/* rules_conditions_hold - whether every condition of r holds for in */
+/*
+ * rules_conditions_hold - whether every condition of r holds for in; code
+ * is the reply code as text ("" for none), formatted once per recipient by
+ * the caller rather than once per rule.
+ */
 static bool
-rules_conditions_hold(const struct rule *r, const struct rule_input *in)
+rules_conditions_hold(const struct rule *r, const struct rule_input *in, const char *code)
 {
-	char code[16];
-
 	if (r->cmd_mask != 0 && ((r->cmd_mask >> in->command) & 1u) == r->cmd_negate)
 		return false;
-	code[0] = '\0';
-	if (in->reply_code > 0)
-		snprintf(code, sizeof(code), "%d", in->reply_code);
 	return rules_list_match(&r->status, in->status, true) &&
 	       rules_list_match(&r->rcode, code, true) &&
 	       rules_list_match(&r->provider, in->provider, false) &&
@@ -174,14 +173,18 @@ rules_match(struct rules *rs, const struct rule_input *in, struct rule_result *o
 {
 	const char *diag = in->diagnostic != NULL ? in->diagnostic : "";
 	size_t dlen = strlen(diag);
+	char code[16];
 
+	code[0] = '\0';
+	if (in->reply_code > 0)
+		snprintf(code, sizeof(code), "%d", in->reply_code);
 	rules_prescan(rs, diag, dlen);
 	for (size_t i = 0; i < rs->n; i++) {
 		struct rule *r = &rs->v[i];
 		const char *s = diag;
 		size_t n = dlen;
 
-		if (r->pattern_only || !rules_conditions_hold(r, in))
+		if (r->pattern_only || !rules_conditions_hold(r, in, code))
 			continue;
 		if (r->pattern != NULL) {
 			if (r->field == FIELD_DIAGNOSTIC) {
