@@ -118,12 +118,22 @@ rules_run(struct rules *rs, struct rule *r, const char *s, size_t n)
 			rules_note_error(rs, error);
 		return false;
 	}
-	/* JIT pays only for a rule that keeps being run. */
-	if (++r->runs == RULES_JIT_AFTER)
-		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
 	if (n > LIMIT_RULE_SUBJECT)
 		n = LIMIT_RULE_SUBJECT;
+	/* JIT pays only for a rule that keeps being run (rules_impl.h). */
+	r->scanned += n;
+	if (!r->jit && (++r->runs >= RULES_JIT_AFTER || r->scanned >= RULES_JIT_BYTES)) {
+		r->jit = true;
+		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
+	}
 	rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, 0, 0, rs->md, rs->mctx);
+	/*
+	 * JIT code ignores the depth and heap limits and runs on a stack of
+	 * its own; when that stack is too small, the interpreter, under all
+	 * the limits, gives the answer it would have given without JIT.
+	 */
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_JIT, rs->md, rs->mctx);
 	if (rc >= 0)
 		return true;
 	if (rc != PCRE2_ERROR_NOMATCH) {
