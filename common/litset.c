@@ -248,6 +248,59 @@ lit_group_body(const char *p, size_t start, size_t end, size_t *b, size_t *e)
 	return true;
 }
 
+/* lit_note_min - litset_required() callback: the shortest literal so far */
+static void
+lit_note_min(void *ctx, const char *s, size_t n)
+{
+	size_t *min = ctx;
+
+	(void)s;
+	if (n > LITSET_MAX)
+		n = LITSET_MAX;
+	if (*min == 0 || n < *min)
+		*min = n;
+}
+
+/*
+ * lit_choose - for a top-level alternative, the literals of its longest
+ * run or of one of its (non-optional) groups, whichever has the longest
+ * shortest literal: any of them is required, but "(account|user) is
+ * (suspended|disabled)" is better indexed by "suspended" and "disabled"
+ * than by words that most bounces contain.  Length is a rough guide to
+ * rarity ("spf" is rarer than "fail"), so a group must beat the run by
+ * two bytes; among groups the earlier wins a tie.  Only the top level
+ * chooses, so that loading stays linear in the pattern's size.
+ */
+static size_t
+lit_choose(const char *p, size_t (*groups)[2], size_t ngroups, const struct litrun *r,
+	   bool caseless, void (*add)(void *, const char *, size_t), void *ctx)
+{
+	size_t best = r->best_len >= LITSET_MIN ? r->best_len : 0, b, e, pick = ngroups;
+
+	if (best > LITSET_MAX)
+		best = LITSET_MAX;
+	for (size_t g = 0; g < ngroups; g++) {
+		size_t min = 0;
+
+		if (!lit_group_body(p, groups[g][0], groups[g][1], &b, &e) ||
+		    lit_pattern(p + b, e - b, caseless, lit_note_min, &min, 1) == 0)
+			continue;
+		if (min > best + 1) {
+			best = min;
+			pick = g;
+		}
+	}
+	if (pick < ngroups) {
+		(void)lit_group_body(p, groups[pick][0], groups[pick][1], &b, &e);
+		return lit_pattern(p + b, e - b, caseless, add, ctx, 1);
+	}
+	if (best == 0)
+		return 0;
+	if (add != NULL)
+		add(ctx, r->best, r->best_len);
+	return 1;
+}
+
 /*
  * lit_alternative - literals one of which p[0..n) (no top-level '|')
  * requires; 0 if none.
@@ -305,6 +358,8 @@ lit_alternative(const char *p, size_t n, bool caseless,
 		i = q ? lit_quantifier_end(p, n, next) : next;
 	}
 	litrun_end(&r);
+	if (depth == 0)
+		return lit_choose(p, groups, ngroups, &r, caseless, add, ctx);
 	if (r.best_len >= LITSET_MIN) {
 		if (add != NULL)
 			add(ctx, r.best, r.best_len);

@@ -31,6 +31,8 @@ static const struct {
 	{ "block(ed)? list", "block" },	/* the first of two runs as long */
 	{ "spamhaus|rbl\\b|dnsbl", "spamhaus|rbl|dnsbl" },
 	{ "mailbox.{0,40}\\bfull\\b|over ?quota", "mailbox|quota" },
+	{ "(account|user) (is )?(suspended|disabled)", "suspended|disabled" },
+	{ "\\bspf\\b.{0,20}\\b(fail|softfail)", "spf" },	/* a group must be longer by 2 */
 };
 
 struct collected {
