@@ -73,8 +73,17 @@ batch_json_string(FILE *out, const char *s)
 	n = strlen(s);
 	putc('"', out);
 	for (size_t i = 0; i < n;) {
-		size_t len = batch_utf8_len(p + i, n - i);
+		size_t len, run = i;
 
+		/* Printable ASCII needs no escape: write it a run at a time. */
+		while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(p + i, 1, run - i, out);
+			i = run;
+			continue;
+		}
+		len = batch_utf8_len(p + i, n - i);
 		if (len == 0) {
 			fputs("\\ufffd", out);
 			i++;
