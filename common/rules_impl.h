@@ -30,6 +30,17 @@
 
 enum rule_field { FIELD_DIAGNOSTIC, FIELD_TEXT, FIELD_SUBJECT };
 
+/*
+ * A rule's literal pre-check, from litset_required_all(): literal ids in
+ * pieces, each closed by RULE_LIT_PIECE, in alternatives, each closed by
+ * RULE_LIT_ALT.  The text may match when, for some alternative, each of
+ * its pieces has one of its literals in the text.  RULE_LIT_ANY stands
+ * for a literal the set could not index: its piece always holds.
+ */
+#define RULE_LIT_PIECE (-1)
+#define RULE_LIT_ALT (-2)
+#define RULE_LIT_ANY (-3)
+
 /* One condition: a list of values, or of globs, possibly negated. */
 struct rule_list {
 	char **v;
@@ -51,7 +62,7 @@ struct rule {
 
 	char *pattern;		/* NULL for a rule of conditions only */
 	uint32_t options;	/* PCRE2 compile options */
-	int *lits;		/* literal ids, one of which the text must hold */
+	int *lits;		/* the literal pre-check, see below; NULL for none */
 	size_t nlits;
 	pcre2_code *code;	/* compiled on first use */
 	unsigned runs;

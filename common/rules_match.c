@@ -146,15 +146,31 @@ rules_run(struct rules *rs, struct rule *r, const char *s, size_t n)
 	return false;
 }
 
-/* rules_literal_ok - whether the diagnostic holds one of r's literals */
+/*
+ * rules_literal_ok - whether the diagnostic holds, for one alternative
+ * of r's regex, a literal of each of its pieces (rules_impl.h)
+ */
 static bool
 rules_literal_ok(const struct rules *rs, const struct rule *r)
 {
+	bool piece = false, alt = true;
+
 	if (r->nlits == 0)
 		return true;
-	for (size_t i = 0; i < r->nlits; i++)
-		if (litset_found(rs->lits, r->lits[i]))
-			return true;
+	for (size_t i = 0; i < r->nlits; i++) {
+		int id = r->lits[i];
+
+		if (id == RULE_LIT_PIECE) {
+			alt = alt && piece;
+			piece = false;
+		} else if (id == RULE_LIT_ALT) {
+			if (alt)
+				return true;
+			alt = true;
+		} else if (!piece) {
+			piece = id == RULE_LIT_ANY || litset_found(rs->lits, id);
+		}
+	}
 	return false;
 }
 
