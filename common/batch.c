@@ -73,8 +73,17 @@ batch_json_string(FILE *out, const char *s)
 	n = strlen(s);
 	putc('"', out);
 	for (size_t i = 0; i < n;) {
-		size_t len = batch_utf8_len(p + i, n - i);
+		size_t len, run = i;
 
+		/* Printable ASCII needs no escape: write it a run at a time. */
+		while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > i) {
+			fwrite(p + i, 1, run - i, out);
+			i = run;
+			continue;
+		}
+		len = batch_utf8_len(p + i, n - i);
 		if (len == 0) {
 			fputs("\\ufffd", out);
 			i++;
@@ -123,11 +132,15 @@ batch_print(FILE *out, const char *file, const struct report *r)
 	}
 }
 
-/* batch_read - read up to max_size bytes of path into b->data; length or -1 */
+/*
+ * batch_read - read up to max_size bytes of name, relative to directory
+ * dfd, into b->data; length or -1.  Opening by the name within an open
+ * directory spares the kernel a walk of the whole path for every file.
+ */
 static ssize_t
-batch_read(struct batch *b, const char *path)
+batch_read(struct batch *b, int dfd, const char *name)
 {
-	int fd = open(path, O_RDONLY | O_NOCTTY);
+	int fd = openat(dfd, name, O_RDONLY | O_NOCTTY);
 	size_t len = 0;
 
 	if (fd < 0)
@@ -165,13 +178,14 @@ batch_message(struct batch *b, const char *path, const char *data, size_t len)
 }
 
 /*
- * batch_file - classify one file.  A file that starts with an mbox "From "
- * line may hold several messages, each starting with such a line.
+ * batch_file - classify one file, name within directory dfd, called path
+ * in the output.  A file that starts with an mbox "From " line may hold
+ * several messages, each starting with such a line.
  */
 static void
-batch_file(struct batch *b, const char *path)
+batch_file(struct batch *b, int dfd, const char *name, const char *path)
 {
-	ssize_t len = batch_read(b, path);
+	ssize_t len = batch_read(b, dfd, name);
 	const char *p, *end, *next;
 
 	if (len < 0) {
@@ -208,7 +222,7 @@ batch_namecmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
-static void batch_path(struct batch *b, const char *path, int depth, bool regular);
+static void batch_path(struct batch *b, const char *path, int depth);
 
 /* batch_dir - classify the entries of a directory in name order */
 static void
@@ -237,36 +251,38 @@ batch_dir(struct batch *b, const char *path, int depth)
 		strcpy(names[n] + 1, de->d_name);
 		n++;
 	}
-	closedir(d);
 	qsort(names, n, sizeof(*names), batch_namecmp);
+	/* The directory stays open: its files are opened relative to it. */
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(path) + strlen(names[i]) + 2;
 		char *sub = xmalloc(len);
 
 		snprintf(sub, len, "%s/%s", path, names[i] + 1);
-		batch_path(b, sub, depth + 1, names[i][0] == 'f');
+		if (names[i][0] == 'f')
+			batch_file(b, dirfd(d), names[i] + 1, sub);
+		else
+			batch_path(b, sub, depth + 1);
 		free(sub);
 		free(names[i]);
 	}
+	closedir(d);
 	free(names);
 }
 
 /* batch_path - classify a file, or the files under a directory */
 static void
-batch_path(struct batch *b, const char *path, int depth, bool regular)
+batch_path(struct batch *b, const char *path, int depth)
 {
 	struct stat st;
 
-	if (regular) {
-		batch_file(b, path);
-	} else if (stat(path, &st) < 0) {
+	if (stat(path, &st) < 0) {
 		fprintf(b->err, "rebound-pipe: %s: %s\n", path, strerror(errno));
 		b->status = 1;
 	} else if (S_ISDIR(st.st_mode)) {
 		if (depth < LIMIT_BATCH_DEPTH)
 			batch_dir(b, path, depth);
 	} else if (S_ISREG(st.st_mode)) {
-		batch_file(b, path);
+		batch_file(b, AT_FDCWD, path, path);
 	} else {
 		fprintf(b->err, "rebound-pipe: %s: not a regular file\n", path);
 		b->status = 1;
@@ -282,7 +298,7 @@ batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_size, F
 
 	b.data = xmalloc(max_size + 1);
 	for (size_t i = 0; i < n; i++)
-		batch_path(&b, paths[i], 0, false);
+		batch_path(&b, paths[i], 0);
 	free(b.data);
 	return b.status;
 }

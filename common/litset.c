@@ -10,6 +10,10 @@
  * classes, quantifiers and anchors end a run; a quantifier that allows
  * zero repetitions also removes the character it applies to.  Anything
  * unusual makes the pattern "require nothing", which is always safe.
+ * litset_required_all() keeps, for each top-level alternative, its longest
+ * run and every group that requires literals, all of which a match holds:
+ * "message (is )?too (big|large)" needs "message " and "big" or "large",
+ * where "message " alone would let the regex run on most bounces.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -222,7 +226,7 @@ lit_quantifier_end(const char *p, size_t n, size_t i)
 }
 
 static size_t lit_pattern(const char *p, size_t n, bool caseless,
-			  void (*add)(void *, const char *, size_t), void *ctx, int depth);
+			  void (*add)(void *, const char *, size_t), void *ctx, int depth, bool all);
 
 /* lit_group_body - the span of a group's content, past "?:" and the like */
 static bool
@@ -233,6 +237,9 @@ lit_group_body(const char *p, size_t start, size_t end, size_t *b, size_t *e)
 	if (end < start + 2)
 		return false;
 	*e = end - 1;
+	/* A verb such as (*ACCEPT) matches no text of its own. */
+	if (i < *e && p[i] == '*')
+		return false;
 	if (i < *e && p[i] == '?') {
 		i++;
 		/* Look-arounds, comments and conditionals guarantee nothing. */
@@ -249,12 +256,41 @@ lit_group_body(const char *p, size_t start, size_t end, size_t *b, size_t *e)
 }
 
 /*
+ * lit_pieces - for a top-level alternative, every piece it requires: its
+ * longest run and each of its groups that requires literals, each piece
+ * closed by add(ctx, NULL, LITSET_END_PIECE).  The number of literals.
+ */
+static size_t
+lit_pieces(const char *p, size_t (*groups)[2], size_t ngroups, const struct litrun *r,
+	   bool caseless, void (*add)(void *, const char *, size_t), void *ctx)
+{
+	size_t total = 0, b, e, count;
+
+	if (r->best_len >= LITSET_MIN) {
+		if (add != NULL) {
+			add(ctx, r->best, r->best_len);
+			add(ctx, NULL, LITSET_END_PIECE);
+		}
+		total++;
+	}
+	for (size_t g = 0; g < ngroups; g++) {
+		if (!lit_group_body(p, groups[g][0], groups[g][1], &b, &e))
+			continue;
+		count = lit_pattern(p + b, e - b, caseless, add, ctx, 1, false);
+		if (count > 0 && add != NULL)
+			add(ctx, NULL, LITSET_END_PIECE);
+		total += count;
+	}
+	return total;
+}
+
+/*
  * lit_alternative - literals one of which p[0..n) (no top-level '|')
- * requires; 0 if none.
+ * requires, or with all (top level only) its pieces; 0 if none.
  */
 static size_t
 lit_alternative(const char *p, size_t n, bool caseless,
-		void (*add)(void *, const char *, size_t), void *ctx, int depth)
+		void (*add)(void *, const char *, size_t), void *ctx, int depth, bool all)
 {
 	struct litrun r = { .len = 0 };
 	size_t groups[16][2], ngroups = 0;
@@ -305,6 +341,8 @@ lit_alternative(const char *p, size_t n, bool caseless,
 		i = q ? lit_quantifier_end(p, n, next) : next;
 	}
 	litrun_end(&r);
+	if (depth == 0 && all)
+		return lit_pieces(p, groups, ngroups, &r, caseless, add, ctx);
 	if (r.best_len >= LITSET_MIN) {
 		if (add != NULL)
 			add(ctx, r.best, r.best_len);
@@ -315,17 +353,20 @@ lit_alternative(const char *p, size_t n, bool caseless,
 
 		if (!lit_group_body(p, groups[g][0], groups[g][1], &b, &e))
 			continue;
-		count = lit_pattern(p + b, e - b, caseless, add, ctx, depth + 1);
+		count = lit_pattern(p + b, e - b, caseless, add, ctx, depth + 1, false);
 		if (count > 0)
 			return count;
 	}
 	return 0;
 }
 
-/* lit_pattern - literals for a pattern with top-level alternatives */
+/*
+ * lit_pattern - literals for a pattern with top-level alternatives; with
+ * all, each alternative's pieces closed by add(ctx, NULL, LITSET_END_ALT)
+ */
 static size_t
 lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const char *, size_t),
-	    void *ctx, int depth)
+	    void *ctx, int depth, bool all)
 {
 	size_t start = 0, total = 0;
 	int gdepth = 0;
@@ -352,10 +393,14 @@ lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const ch
 			if (i < n && !(p[i] == '|' && gdepth == 0))
 				continue;
 			if (pass == 0) {
-				if (lit_alternative(p + start, i - start, caseless, NULL, NULL, depth) == 0)
+				if (lit_alternative(p + start, i - start, caseless, NULL, NULL, depth,
+						    all) == 0)
 					return 0;
 			} else {
-				total += lit_alternative(p + start, i - start, caseless, add, ctx, depth);
+				total += lit_alternative(p + start, i - start, caseless, add, ctx, depth,
+							 all);
+				if (all && add != NULL)
+					add(ctx, NULL, LITSET_END_ALT);
 			}
 			start = i + 1;
 		}
@@ -368,5 +413,13 @@ size_t
 litset_required(const char *pattern, size_t len, bool caseless,
 		void (*add)(void *ctx, const char *s, size_t n), void *ctx)
 {
-	return lit_pattern(pattern, len, caseless, add, ctx, 0);
+	return lit_pattern(pattern, len, caseless, add, ctx, 0, false);
+}
+
+/* litset_required_all - every piece of literals each alternative requires */
+size_t
+litset_required_all(const char *pattern, size_t len, bool caseless,
+		    void (*add)(void *ctx, const char *s, size_t n), void *ctx)
+{
+	return lit_pattern(pattern, len, caseless, add, ctx, 0, true);
 }

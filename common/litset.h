@@ -51,4 +51,20 @@ bool litset_found(const struct litset *l, int id);
 size_t litset_required(const char *pattern, size_t len, bool caseless,
 		       void (*add)(void *ctx, const char *s, size_t n), void *ctx);
 
+/*
+ * litset_required_all - a finer litset_required(): for each top-level
+ * alternative, every piece of it that requires literals (its longest
+ * literal run, and each group that requires one of its literals).  Calls
+ * add(ctx, s, n) for each literal, add(ctx, NULL, LITSET_END_PIECE) after
+ * the literals of a piece, one of which a match of the alternative holds,
+ * and add(ctx, NULL, LITSET_END_ALT) after the pieces of an alternative,
+ * all of which it holds.  Returns the number of literals, or 0 when some
+ * alternative requires none (then add was not called).
+ */
+#define LITSET_END_PIECE 1
+#define LITSET_END_ALT 2
+
+size_t litset_required_all(const char *pattern, size_t len, bool caseless,
+			   void (*add)(void *ctx, const char *s, size_t n), void *ctx);
+
 #endif

@@ -108,16 +108,40 @@ mime_line_end(const char *s, size_t len, size_t off)
 	return nl != NULL ? (size_t)(nl - s) + 1 : len;
 }
 
-/* mime_is_field - whether the line at s[0..n) starts a header field */
-static bool
-mime_is_field(const char *s, size_t n)
+/* mime_field_name - length of the field name the line s[0..n) starts with, or 0 */
+static size_t
+mime_field_name(const char *s, size_t n)
 {
 	size_t i = 0;
 
 	/* A field name is 1-76 printable characters other than ':' and space. */
 	while (i < n && i < 77 && s[i] != ':' && s[i] > ' ' && s[i] < 127)
 		i++;
-	return i > 0 && i < n && s[i] == ':';
+	return i > 0 && i < n && s[i] == ':' ? i : 0;
+}
+
+/* mime_is_field - whether the line at s[0..n) starts a header field */
+static bool
+mime_is_field(const char *s, size_t n)
+{
+	return mime_field_name(s, n) > 0;
+}
+
+/*
+ * mime_field_value - the value of the field whose line starts at
+ * head[off] with a name of nlen bytes: from past the colon to the end of
+ * its last continuation line.
+ */
+static void
+mime_field_value(const char *head, size_t len, size_t off, size_t nlen, const char **value_r,
+		 size_t *value_len_r)
+{
+	size_t end = mime_line_end(head, len, off);
+
+	while (end < len && (head[end] == ' ' || head[end] == '\t'))
+		end = mime_line_end(head, len, end);
+	*value_r = head + off + nlen + 1;
+	*value_len_r = (size_t)(head + end - *value_r);
 }
 
 /* mime_header_next - the next field of a header block */
@@ -283,56 +307,88 @@ mime_encoding(const char *v)
 }
 
 /*
- * mime_fields - read Content-Type and Content-Transfer-Encoding of p in
- * one pass over its header block.
+ * Where mime_split_head() saw the first Content-Type and
+ * Content-Transfer-Encoding fields of a header block: offset of the line
+ * and length of the name; off is MIME_NO_FIELD when there is none.
+ */
+#define MIME_NO_FIELD ((size_t)-1)
+
+struct mime_seen {
+	size_t off, nlen;
+};
+
+/*
+ * mime_fields - read Content-Type and Content-Transfer-Encoding of p, at
+ * the lines mime_split_head() found them on: the header block is not read
+ * again.
  */
 static void
-mime_fields(struct mime *m, struct mime_part *p, char *boundary, size_t bsize)
+mime_fields(struct mime *m, struct mime_part *p, const struct mime_seen *type,
+	    const struct mime_seen *enc, char *boundary, size_t bsize)
 {
-	size_t pos = 0, nlen, vlen;
-	const char *name, *value;
-	bool type_seen = false, enc_seen = false;
+	const char *value;
+	size_t vlen;
 
 	strcpy(p->type, "text");
 	strcpy(p->subtype, "plain");
 	p->charset[0] = '\0';
 	p->enc = MIME_ENC_IDENTITY;
 	boundary[0] = '\0';
-	while ((!type_seen || !enc_seen) &&
-	       mime_header_next(p->head, p->head_len, &pos, &name, &nlen, &value, &vlen)) {
-		if (nlen < 12 || strncasecmp(name, "Content-", 8) != 0)
-			continue;
-		if (!type_seen && nlen == 12 && strncasecmp(name + 8, "Type", 4) == 0) {
-			buf_reset(m->value);
-			mime_unfold(value, vlen, m->value);
-			mime_content_type(p, buf_str(m->value), boundary, bsize);
-			type_seen = true;
-		} else if (!enc_seen && nlen == 25 &&
-			   strncasecmp(name + 8, "Transfer-Encoding", 17) == 0) {
-			buf_reset(m->value);
-			mime_unfold(value, vlen, m->value);
-			p->enc = mime_encoding(buf_str(m->value));
-			enc_seen = true;
-		}
+	if (type->off != MIME_NO_FIELD) {
+		mime_field_value(p->head, p->head_len, type->off, type->nlen, &value, &vlen);
+		buf_reset(m->value);
+		mime_unfold(value, vlen, m->value);
+		mime_content_type(p, buf_str(m->value), boundary, bsize);
+	}
+	if (enc->off != MIME_NO_FIELD) {
+		mime_field_value(p->head, p->head_len, enc->off, enc->nlen, &value, &vlen);
+		buf_reset(m->value);
+		mime_unfold(value, vlen, m->value);
+		p->enc = mime_encoding(buf_str(m->value));
+	}
+}
+
+/* mime_note_field - remember the first Content-Type or -Transfer-Encoding line */
+static void
+mime_note_field(const char *line, size_t off, size_t nlen, struct mime_seen *type,
+		struct mime_seen *enc)
+{
+	struct mime_seen *seen;
+
+	if (nlen == 12 && strncasecmp(line, "Content-Type", 12) == 0)
+		seen = type;
+	else if (nlen == 25 && strncasecmp(line, "Content-Transfer-Encoding", 25) == 0)
+		seen = enc;
+	else
+		return;
+	if (seen->off == MIME_NO_FIELD) {
+		seen->off = off;
+		seen->nlen = nlen;
 	}
 }
 
 /*
  * mime_split_head - find where the header block of an entity ends.  The
  * block is the run of field and continuation lines at the start; an empty
- * line after it is consumed, any other line starts the body.
+ * line after it is consumed, any other line starts the body.  On the way
+ * it notes the fields mime_fields() wants.
  */
 static void
-mime_split_head(const char *s, size_t len, struct mime_part *p)
+mime_split_head(const char *s, size_t len, struct mime_part *p, struct mime_seen *type,
+		struct mime_seen *enc)
 {
 	size_t off = 0;
 
+	type->off = enc->off = MIME_NO_FIELD;
 	while (off < len && s[off] != '\n') {
-		size_t end = mime_line_end(s, len, off);
+		size_t end = mime_line_end(s, len, off), nlen;
 		bool cont = off > 0 && (s[off] == ' ' || s[off] == '\t');
 
-		if (!cont && !mime_is_field(s + off, end - off))
-			break;
+		if (!cont) {
+			if ((nlen = mime_field_name(s + off, end - off)) == 0)
+				break;
+			mime_note_field(s + off, off, nlen, type, enc);
+		}
 		off = end;
 	}
 	p->head = s;
@@ -456,6 +512,7 @@ mime_entity(struct mime *m, const char *s, size_t len, unsigned depth, int paren
 	    bool returned, bool message)
 {
 	struct mime_part *p;
+	struct mime_seen type, enc;
 	char boundary[80];
 	int self;
 
@@ -471,8 +528,8 @@ mime_entity(struct mime *m, const char *s, size_t len, unsigned depth, int paren
 	p->parent = parent;
 	p->returned = returned;
 	p->message = message;
-	mime_split_head(s, len, p);
-	mime_fields(m, p, boundary, sizeof(boundary));
+	mime_split_head(s, len, p, &type, &enc);
+	mime_fields(m, p, &type, &enc, boundary, sizeof(boundary));
 	if (strcmp(p->type, "multipart") == 0) {
 		struct mime_part copy = *p;	/* p may move as entities are added */
 

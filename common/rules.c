@@ -250,17 +250,22 @@ rules_option(struct rule *r, const char *name, const char *value)
 	return "unknown condition";
 }
 
-/* rules_add_lit - litset_required() callback: note one literal of a rule */
+/*
+ * rules_add_lit - litset_required_all() callback: note one literal of a
+ * rule, or the end of a piece or an alternative (see rules_impl.h)
+ */
 static void
 rules_add_lit(void *ctx, const char *s, size_t n)
 {
 	void **pair = ctx;
 	struct rules *rs = pair[0];
 	struct rule *r = pair[1];
-	int id = litset_add(rs->lits, s, n);
+	int id;
 
-	if (id < 0)
-		return;
+	if (s == NULL)
+		id = n == LITSET_END_PIECE ? RULE_LIT_PIECE : RULE_LIT_ALT;
+	else if ((id = litset_add(rs->lits, s, n)) < 0)
+		id = RULE_LIT_ANY;	/* not indexed: the piece always holds */
 	r->lits = xrealloc(r->lits, (r->nlits + 1) * sizeof(*r->lits));
 	r->lits[r->nlits++] = id;
 }
@@ -291,8 +296,8 @@ rules_regex(struct rules *rs, struct rule *r, const char *p)
 	r->pattern = xstrndup(p + 1, (size_t)(end - p - 1));
 	/* Extended patterns may hide literals behind white space and comments. */
 	if (r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
-		(void)litset_required(r->pattern, strlen(r->pattern),
-				      (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
+		(void)litset_required_all(r->pattern, strlen(r->pattern),
+					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
 	return NULL;
 }
 

@@ -40,7 +40,8 @@
  * Loading parses and validates everything but the regex syntax, and is
  * cheap.  A regex is compiled only when a message first reaches its rule
  * and contains the literal text the regex requires (see litset.h); it is
- * JIT-compiled only after it has been run RULES_JIT_AFTER times.  Every
+ * JIT-compiled only after it has been run RULES_JIT_AFTER times or over
+ * RULES_JIT_BYTES of text in all (rules_impl.h).  Every
  * match runs with LIMIT_REGEX_MATCH, LIMIT_REGEX_DEPTH and
  * LIMIT_REGEX_HEAP.  rules_check() compiles everything, for -n and tests.
  *

@@ -14,10 +14,32 @@
  * rules_match.c (matching); not for other modules.
  */
 
-/* A regex is JIT-compiled after this many runs: below it, JIT costs more. */
+/*
+ * When a regex is JIT-compiled.  The interpreter's cost grows with the
+ * length of the text times the size of the pattern, and the rules' long
+ * caseless alternations cost it several hundred instructions per byte of
+ * text; JIT compilation costs about as much as interpreting a few hundred
+ * bytes (measured with callgrind on the corpus: 256 does as well for a
+ * batch as compiling at once, and leaves one message's process alone).
+ * So a regex is JIT-compiled once it has read RULES_JIT_BYTES of text in
+ * all, or been run RULES_JIT_AFTER times: a process that classifies one
+ * message seldom gets there, a batch soon does.
+ */
 #define RULES_JIT_AFTER 32
+#define RULES_JIT_BYTES 256
 
 enum rule_field { FIELD_DIAGNOSTIC, FIELD_TEXT, FIELD_SUBJECT };
+
+/*
+ * A rule's literal pre-check, from litset_required_all(): literal ids in
+ * pieces, each closed by RULE_LIT_PIECE, in alternatives, each closed by
+ * RULE_LIT_ALT.  The text may match when, for some alternative, each of
+ * its pieces has one of its literals in the text.  RULE_LIT_ANY stands
+ * for a literal the set could not index: its piece always holds.
+ */
+#define RULE_LIT_PIECE (-1)
+#define RULE_LIT_ALT (-2)
+#define RULE_LIT_ANY (-3)
 
 /* One condition: a list of values, or of globs, possibly negated. */
 struct rule_list {
@@ -40,10 +62,12 @@ struct rule {
 
 	char *pattern;		/* NULL for a rule of conditions only */
 	uint32_t options;	/* PCRE2 compile options */
-	int *lits;		/* literal ids, one of which the text must hold */
+	int *lits;		/* the literal pre-check, see below; NULL for none */
 	size_t nlits;
 	pcre2_code *code;	/* compiled on first use */
 	unsigned runs;
+	size_t scanned;		/* bytes of text run over, towards JIT */
+	bool jit;		/* JIT compilation was tried */
 	bool broken;		/* failed to compile: skipped */
 	bool pattern_only;	/* reason "-": a named regex for like=, not a rule */
 };

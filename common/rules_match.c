@@ -53,17 +53,16 @@ rules_list_match(const struct rule_list *l, const char *value, bool glob)
 	return hit != l->negate;
 }
 
-/* rules_conditions_hold - whether every condition of r holds for in */
+/*
+ * rules_conditions_hold - whether every condition of r holds for in; code
+ * is the reply code as text ("" for none), formatted once per recipient by
+ * the caller rather than once per rule.
+ */
 static bool
-rules_conditions_hold(const struct rule *r, const struct rule_input *in)
+rules_conditions_hold(const struct rule *r, const struct rule_input *in, const char *code)
 {
-	char code[16];
-
 	if (r->cmd_mask != 0 && ((r->cmd_mask >> in->command) & 1u) == r->cmd_negate)
 		return false;
-	code[0] = '\0';
-	if (in->reply_code > 0)
-		snprintf(code, sizeof(code), "%d", in->reply_code);
 	return rules_list_match(&r->status, in->status, true) &&
 	       rules_list_match(&r->rcode, code, true) &&
 	       rules_list_match(&r->provider, in->provider, false) &&
@@ -119,12 +118,22 @@ rules_run(struct rules *rs, struct rule *r, const char *s, size_t n)
 			rules_note_error(rs, error);
 		return false;
 	}
-	/* JIT pays only for a rule that keeps being run. */
-	if (++r->runs == RULES_JIT_AFTER)
-		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
 	if (n > LIMIT_RULE_SUBJECT)
 		n = LIMIT_RULE_SUBJECT;
+	/* JIT pays only for a rule that keeps being run (rules_impl.h). */
+	r->scanned += n;
+	if (!r->jit && (++r->runs >= RULES_JIT_AFTER || r->scanned >= RULES_JIT_BYTES)) {
+		r->jit = true;
+		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
+	}
 	rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, 0, 0, rs->md, rs->mctx);
+	/*
+	 * JIT code ignores the depth and heap limits and runs on a stack of
+	 * its own; when that stack is too small, the interpreter, under all
+	 * the limits, gives the answer it would have given without JIT.
+	 */
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_JIT, rs->md, rs->mctx);
 	if (rc >= 0)
 		return true;
 	if (rc != PCRE2_ERROR_NOMATCH) {
@@ -137,15 +146,31 @@ rules_run(struct rules *rs, struct rule *r, const char *s, size_t n)
 	return false;
 }
 
-/* rules_literal_ok - whether the diagnostic holds one of r's literals */
+/*
+ * rules_literal_ok - whether the diagnostic holds, for one alternative
+ * of r's regex, a literal of each of its pieces (rules_impl.h)
+ */
 static bool
 rules_literal_ok(const struct rules *rs, const struct rule *r)
 {
+	bool piece = false, alt = true;
+
 	if (r->nlits == 0)
 		return true;
-	for (size_t i = 0; i < r->nlits; i++)
-		if (litset_found(rs->lits, r->lits[i]))
-			return true;
+	for (size_t i = 0; i < r->nlits; i++) {
+		int id = r->lits[i];
+
+		if (id == RULE_LIT_PIECE) {
+			alt = alt && piece;
+			piece = false;
+		} else if (id == RULE_LIT_ALT) {
+			if (alt)
+				return true;
+			alt = true;
+		} else if (!piece) {
+			piece = id == RULE_LIT_ANY || litset_found(rs->lits, id);
+		}
+	}
 	return false;
 }
 
@@ -174,14 +199,18 @@ rules_match(struct rules *rs, const struct rule_input *in, struct rule_result *o
 {
 	const char *diag = in->diagnostic != NULL ? in->diagnostic : "";
 	size_t dlen = strlen(diag);
+	char code[16];
 
+	code[0] = '\0';
+	if (in->reply_code > 0)
+		snprintf(code, sizeof(code), "%d", in->reply_code);
 	rules_prescan(rs, diag, dlen);
 	for (size_t i = 0; i < rs->n; i++) {
 		struct rule *r = &rs->v[i];
 		const char *s = diag;
 		size_t n = dlen;
 
-		if (r->pattern_only || !rules_conditions_hold(r, in))
+		if (r->pattern_only || !rules_conditions_hold(r, in, code))
 			continue;
 		if (r->pattern != NULL) {
 			if (r->field == FIELD_DIAGNOSTIC) {

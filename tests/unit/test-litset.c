@@ -33,6 +33,21 @@ static const struct {
 	{ "mailbox.{0,40}\\bfull\\b|over ?quota", "mailbox|quota" },
 };
 
+/* litset_required_all(): '|' within a piece, '+' between pieces, ',' between alternatives */
+static const struct {
+	const char *pattern;
+	const char *pieces;
+} all_cases[] = {
+	{ "user unknown", "user unknown" },
+	{ "message (file |size )?(is )?too (big|large) for", "message +big|large" },
+	{ "(account|user) (is )?(suspended|disabled)", "account|user+suspended|disabled" },
+	{ "no such user|unknown (user|mailbox)", "no such user,unknown +user|mailbox" },
+	{ "(?:foo|bar)baz?", "foo|bar" },
+	{ "spam(*ACCEPT)", "spam" },		/* a verb is no group */
+	{ "a|bb|ccc", "" },
+	{ "user|(?=x)y", "" },			/* one alternative requires nothing */
+};
+
 struct collected {
 	char text[256];
 };
@@ -49,6 +64,50 @@ collect(void *ctx, const char *s, size_t n)
 	if (len + n < sizeof(c->text)) {
 		memcpy(c->text + len, s, n);
 		c->text[len + n] = '\0';
+	}
+}
+
+/* collect_all - litset_required_all() callback: render pieces and alternatives */
+static void
+collect_all(void *ctx, const char *s, size_t n)
+{
+	struct collected *c = ctx;
+	size_t len = strlen(c->text);
+
+	if (s == NULL) {
+		/* A piece or alternative mark; the rendering ends both lazily. */
+		if (len > 0 && len < sizeof(c->text) - 1) {
+			c->text[len] = n == LITSET_END_PIECE ? '+' : ',';
+			c->text[len + 1] = '\0';
+		}
+		return;
+	}
+	if (len > 0 && c->text[len - 1] != '+' && c->text[len - 1] != ',' &&
+	    len < sizeof(c->text) - 1)
+		c->text[len++] = '|';
+	if (len + n < sizeof(c->text)) {
+		memcpy(c->text + len, s, n);
+		c->text[len + n] = '\0';
+	}
+}
+
+/* check_all - the pieces of each pattern of all_cases */
+static void
+check_all(void)
+{
+	for (size_t i = 0; i < sizeof(all_cases) / sizeof(all_cases[0]); i++) {
+		struct collected got = { "" };
+		const char *p = all_cases[i].pattern;
+		size_t len;
+
+		(void)litset_required_all(p, strlen(p), true, collect_all, &got);
+		/* "a+b+," reads better as "a+b": drop the closing marks. */
+		len = strlen(got.text);
+		while (len > 0 && (got.text[len - 1] == '+' || got.text[len - 1] == ','))
+			got.text[--len] = '\0';
+		for (char *c = got.text; (c = strstr(c, "+,")) != NULL;)
+			memmove(c, c + 1, strlen(c + 1) + 1);
+		tap_is_str(got.text, all_cases[i].pieces, "pieces of /%s/", p);
 	}
 }
 
@@ -80,5 +139,6 @@ main(void)
 	tap_ok(!litset_found(l, 999) && !litset_found(l, -1), "unknown ids are never found");
 	litset_free(&l);
 	tap_ok(l == NULL, "litset_free clears the pointer");
+	check_all();
 	return tap_done();
 }
