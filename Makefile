@@ -116,7 +116,25 @@ $(UNIT_BIN): tests/unit/%: tests/unit/%.o tests/unit/tap.o $(LIBCOMMON)
 	$(quiet) "  LINK    $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/unit/tap.o $(LIBCOMMON) $(LIBS)
 
-test-binaries: $(PROGRAMS) $(UNIT_BIN)
+# --- fuzz targets (tests/fuzz/) ------------------------------------------
+# Each fuzz-<t>.c defines LLVMFuzzerTestOneInput.  In the normal build it is
+# linked with replay.c into replay-<t>, which `make check` runs over
+# tests/fuzz/regress/<t>/ and the seed fixtures; `make fuzz` links it with
+# libFuzzer (clang) instead.
+FUZZ_TARGETS = mime verp rules cfg
+FUZZ_REPLAY  = $(addprefix tests/fuzz/replay-,$(FUZZ_TARGETS))
+
+tests/fuzz/%.o: tests/fuzz/%.c $(BUILD_FLAGS)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_DEFS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_REPLAY): tests/fuzz/replay-%: tests/fuzz/fuzz-%.o tests/fuzz/replay.o $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.o $(LIBCOMMON) $(LIBS)
+
+-include $(wildcard tests/fuzz/*.d)
+
+test-binaries: $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY)
 
 # --- dependencies -------------------------------------------------------
 deps:
@@ -126,7 +144,7 @@ deps:
 check: deps
 	$(MAKE) test-binaries
 	$(MAKE) lint
-	prove --timer $(UNIT_BIN) tests/integration/*.t
+	prove --timer $(UNIT_BIN) tests/fuzz/regress.t tests/integration/*.t
 	$(MAKE) accuracy
 
 check-unit: test-binaries
@@ -161,6 +179,48 @@ bench: pipe/rebound-pipe $(ACC_CONF)
 	/usr/bin/python3 tests/bench.py pipe/rebound-pipe $(ACC_CONF) $(CORPUS)/emails
 
 .PHONY: accuracy bench
+
+# --- fuzzing with libFuzzer (clang, Debian's libclang-rt-14-dev) ----------
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="mime cfg"]
+# builds tests/fuzz/fuzz-<t> with -fsanitize=fuzzer,address,undefined and
+# runs each for FUZZ_SECONDS, seeded from the corpus (read in place) and
+# the fixtures; new inputs go to build/fuzz/corpus-<t>, crashes to
+# build/fuzz/artifacts/.  A crash fails the target: fix it and keep the
+# input in tests/fuzz/regress/<t>/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS   = $(WARN) $(DEFS) $(TEST_DEFS) -Icommon -Itests/fuzz \
+                $(call pkg_cflags,$(PKGS)) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_OBJ      = $(COMMON_SRC:%.c=build/fuzz/%.o)
+FUZZ_BIN      = $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
+FUZZ_SEEDS_mime  = $(CORPUS)/emails tests/data
+FUZZ_SEEDS_verp  = tests/fuzz/seeds/verp
+FUZZ_SEEDS_rules = rules
+FUZZ_SEEDS_cfg   = tests/fuzz/seeds/cfg
+
+build/fuzz/%.o: %.c $(BUILD_FLAGS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BIN): tests/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz-%.o $(FUZZ_OBJ)
+	$(quiet) "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LIBS)
+
+-include $(wildcard build/fuzz/common/*.d build/fuzz/tests/fuzz/*.d)
+
+fuzz-build: deps
+	$(MAKE) $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    case $$t in mime) seeds="$(FUZZ_SEEDS_mime)";; verp) seeds="$(FUZZ_SEEDS_verp)";; \
+	        rules) seeds="$(FUZZ_SEEDS_rules)";; cfg) seeds="$(FUZZ_SEEDS_cfg)";; esac; \
+	    tests/fuzz/run.sh $$t $(FUZZ_SECONDS) $$seeds || exit 1; \
+	done
+
+.PHONY: fuzz fuzz-build
 
 demo: deps
 	$(MAKE) all
@@ -217,4 +277,5 @@ uninstall:
 clean:
 	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
 	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d \
-	    tests/unit/*.o tests/unit/*.d
+	    tests/unit/*.o tests/unit/*.d $(FUZZ_REPLAY) $(FUZZ_BIN) \
+	    tests/fuzz/*.o tests/fuzz/*.d
