@@ -70,7 +70,7 @@ cli/rebound: cli/main.o $(LIBCOMMON)
 UNIT_SRC   = $(wildcard tests/unit/test-*.c)
 UNIT_BIN   = $(UNIT_SRC:.c=)
 
-.PHONY: all clean check check-unit check-integration demo deps install lint \
+.PHONY: all clean check check-unit check-valgrind check-integration demo deps install lint \
         test-binaries uninstall
 .DEFAULT_GOAL := all
 
@@ -145,10 +145,24 @@ check: deps
 	$(MAKE) test-binaries
 	$(MAKE) lint
 	prove --timer $(UNIT_BIN) tests/fuzz/regress.t tests/integration/*.t
+ifeq ($(SANITIZE),)
+	$(MAKE) check-valgrind
+else
+	@echo "check: valgrind cannot run a $(SANITIZE) build; check-valgrind runs in the plain make check"
+endif
 	$(MAKE) accuracy
 
 check-unit: test-binaries
 	prove $(UNIT_BIN)
+
+# Every unit test under valgrind (about 10 s).  An error or a leak fails the
+# test; tests/lib/valgrind.supp holds the known false positives of glibc.
+VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full --track-fds=no \
+           --suppressions=$(CURDIR)/tests/lib/valgrind.supp
+check-valgrind: test-binaries
+	@command -v valgrind >/dev/null || { echo "check-valgrind: valgrind not found (make deps)"; exit 1; }
+	@test -z "$(SANITIZE)" || { echo "check-valgrind: needs a build without SANITIZE"; exit 1; }
+	prove --exec '$(VALGRIND)' $(UNIT_BIN)
 
 check-integration: test-binaries
 	prove --timer tests/integration/*.t
