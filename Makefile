@@ -134,7 +134,34 @@ $(FUZZ_REPLAY): tests/fuzz/replay-%: tests/fuzz/fuzz-%.o tests/fuzz/replay.o $(L
 
 -include $(wildcard tests/fuzz/*.d)
 
-test-binaries: $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY)
+# --- fault injection (tests/fault/, tests/integration/faults.t) -----------
+# rebound-pipe with the hooks of common/fault.h compiled in: only xalloc.c
+# and pq_lazy.c hold hooks, so only they are rebuilt, and the linker takes
+# them before the archive's plain copies.
+FAULT_BIN = tests/fault/rebound-pipe-fault
+FAULT_OBJ = build/fault/xalloc.o build/fault/pq_lazy.o build/fault/fault.o
+
+build/fault/%.o: common/%.c $(BUILD_FLAGS)
+	@mkdir -p build/fault
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
+build/fault/%.o: pipe/%.c $(BUILD_FLAGS)
+	@mkdir -p build/fault
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
+build/fault/%.o: tests/fault/%.c $(BUILD_FLAGS)
+	@mkdir -p build/fault
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
+
+$(FAULT_BIN): pipe/main.o $(FAULT_OBJ) $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o $(FAULT_OBJ) $(LIBCOMMON) \
+	    $(PIPE_LIBS)
+
+-include $(wildcard build/fault/*.d)
+
+test-binaries: $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY) $(FAULT_BIN)
 
 # --- dependencies -------------------------------------------------------
 deps:
@@ -292,4 +319,4 @@ clean:
 	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
 	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d \
 	    tests/unit/*.o tests/unit/*.d $(FUZZ_REPLAY) $(FUZZ_BIN) \
-	    tests/fuzz/*.o tests/fuzz/*.d
+	    tests/fuzz/*.o tests/fuzz/*.d $(FAULT_BIN)
