@@ -194,8 +194,12 @@ check-valgrind: test-binaries
 check-integration: test-binaries
 	prove --timer tests/integration/*.t
 
+# tests/lint-sql.pl: SQL is constant text with $n parameters, never built
+# from runtime values; its self-test shows it catches a violation.
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]
+	tests/lint-sql.pl --self-test
+	tests/lint-sql.pl common/*.c pipe/*.c cli/*.c
 
 # --- accuracy and speed on the labelled corpus ---------------------------
 # The corpus lives beside the repository (shared/ next to main/ and the
