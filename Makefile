@@ -223,7 +223,13 @@ accuracy: pipe/rebound-pipe $(ACC_CONF)
 bench: pipe/rebound-pipe $(ACC_CONF)
 	/usr/bin/python3 tests/bench.py pipe/rebound-pipe $(ACC_CONF) $(CORPUS)/emails
 
-.PHONY: accuracy bench
+.PHONY: accuracy bench soak
+
+# Load and soak test of the pipe path (tests/soak-pipe.sh): SOAK_N bounces
+# through Postfix, rebound-pipe and PostgreSQL with a restart half way.
+SOAK_N ?= 10000
+soak: pipe/rebound-pipe
+	SOAK_N=$(SOAK_N) CORPUS=$(CORPUS) tests/soak-pipe.sh
 
 # --- fuzzing with libFuzzer (clang, Debian's libclang-rt-14-dev) ----------
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="mime cfg"]
