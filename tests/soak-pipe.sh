@@ -88,7 +88,7 @@ is "$(recorded)" "$N" "every message recorded by exactly one delivery"
 deferred=$(grep -c 'status=deferred' "$T/log/rebound.log")
 diag "soak: $deferred deliveries deferred by the restart and retried"
 is "$(grep -c 'status=bounced' "$T/log/maillog")" 0 "nothing bounced"
-is "$(grep -c 'status=sent (delivered via rebound service)' "$T/log/maillog")" "$N" \
+is "$(grep -c 'relay=rebound, .*status=sent' "$T/log/maillog")" "$N" \
 	"Postfix delivered each message once"
 is "$(q "SELECT count(*) FROM rebound.events WHERE recipient LIKE 'r%@soak.example'")" "$GEN" \
 	"each of the $GEN distinct generated reports has one event"
