@@ -25,8 +25,10 @@ rb_write_conf "raw_messages = all"
 RCPT="bounces+ann=bad.example@bounce.example.test"
 MSG="$D/postfix-multi.eml"
 
+# An injected fault exits through msg_fatal() without freeing what the
+# process holds, by design: LeakSanitizer's report would replace exit 75.
 fault_run() {	# fault_run SPEC: sets RC, OUT, ERR
-	OUT=$(runuser -u nobody -- env REBOUND_FAULT="$1" "$T/bin/rebound-pipe-fault" \
+	OUT=$(runuser -u nobody -- env ASAN_OPTIONS=detect_leaks=0 REBOUND_FAULT="$1" "$T/bin/rebound-pipe-fault" \
 		-c "$T/etc/rebound.conf" -q FQ1 -r "$RCPT" <"$MSG" 2>"$T/fault.err")
 	RC=$?
 	ERR=$(cat "$T/fault.err")
@@ -104,7 +106,7 @@ reset_db
 # --- a GLib abort (signal) mid-delivery stores nothing --------------------
 # SIGABRT at the first libpq call after BEGIN stands in for g_malloc()
 # aborting: the transaction is open and dies with the process.
-runuser -u nobody -- env REBOUND_FAULT=count REBOUND_FAULT_ABORT_PQ=4 \
+runuser -u nobody -- env ASAN_OPTIONS=detect_leaks=0 REBOUND_FAULT=count REBOUND_FAULT_ABORT_PQ=4 \
 	"$T/bin/rebound-pipe-fault" -c "$T/etc/rebound.conf" -q FQ2 -r "$RCPT" <"$MSG" \
 	>/dev/null 2>&1
 is "$?" 134 "rebound-pipe killed by SIGABRT (pipe(8) defers: 4.3.0, died with signal)"
