@@ -70,7 +70,7 @@ cli/rebound: cli/main.o $(LIBCOMMON)
 UNIT_SRC   = $(wildcard tests/unit/test-*.c)
 UNIT_BIN   = $(UNIT_SRC:.c=)
 
-.PHONY: all clean check check-unit check-integration demo deps install lint \
+.PHONY: all clean check check-unit check-valgrind check-integration demo deps install lint \
         test-binaries uninstall
 .DEFAULT_GOAL := all
 
@@ -116,7 +116,52 @@ $(UNIT_BIN): tests/unit/%: tests/unit/%.o tests/unit/tap.o $(LIBCOMMON)
 	$(quiet) "  LINK    $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/unit/tap.o $(LIBCOMMON) $(LIBS)
 
-test-binaries: $(PROGRAMS) $(UNIT_BIN)
+# --- fuzz targets (tests/fuzz/) ------------------------------------------
+# Each fuzz-<t>.c defines LLVMFuzzerTestOneInput.  In the normal build it is
+# linked with replay.c into replay-<t>, which `make check` runs over
+# tests/fuzz/regress/<t>/ and the seed fixtures; `make fuzz` links it with
+# libFuzzer (clang) instead.
+FUZZ_TARGETS = mime verp rules cfg
+FUZZ_REPLAY  = $(addprefix tests/fuzz/replay-,$(FUZZ_TARGETS))
+
+tests/fuzz/%.o: tests/fuzz/%.c $(BUILD_FLAGS)
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_DEFS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_REPLAY): tests/fuzz/replay-%: tests/fuzz/fuzz-%.o tests/fuzz/replay.o $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.o $(LIBCOMMON) $(LIBS)
+
+-include $(wildcard tests/fuzz/*.d)
+
+# --- fault injection (tests/fault/, tests/integration/faults.t) -----------
+# rebound-pipe with the hooks of common/fault.h compiled in: only xalloc.c
+# and pq_lazy.c hold hooks, so only they are rebuilt, and the linker takes
+# them before the archive's plain copies.
+FAULT_BIN = tests/fault/rebound-pipe-fault
+FAULT_OBJ = build/fault/xalloc.o build/fault/pq_lazy.o build/fault/fault.o
+
+build/fault/%.o: common/%.c $(BUILD_FLAGS)
+	@mkdir -p build/fault
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
+build/fault/%.o: pipe/%.c $(BUILD_FLAGS)
+	@mkdir -p build/fault
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
+build/fault/%.o: tests/fault/%.c $(BUILD_FLAGS)
+	@mkdir -p build/fault
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
+
+$(FAULT_BIN): pipe/main.o $(FAULT_OBJ) $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o $(FAULT_OBJ) $(LIBCOMMON) \
+	    $(PIPE_LIBS)
+
+-include $(wildcard build/fault/*.d)
+
+test-binaries: $(PROGRAMS) $(UNIT_BIN) $(FUZZ_REPLAY) $(FAULT_BIN)
 
 # --- dependencies -------------------------------------------------------
 deps:
@@ -126,17 +171,35 @@ deps:
 check: deps
 	$(MAKE) test-binaries
 	$(MAKE) lint
-	prove --timer $(UNIT_BIN) tests/integration/*.t
+	prove --timer $(UNIT_BIN) tests/fuzz/regress.t tests/integration/*.t
+ifeq ($(SANITIZE),)
+	$(MAKE) check-valgrind
+else
+	@echo "check: valgrind cannot run a $(SANITIZE) build; check-valgrind runs in the plain make check"
+endif
 	$(MAKE) accuracy
 
 check-unit: test-binaries
 	prove $(UNIT_BIN)
 
+# Every unit test under valgrind (about 10 s).  An error or a leak fails the
+# test; tests/lib/valgrind.supp holds the known false positives of glibc.
+VALGRIND = valgrind -q --error-exitcode=1 --leak-check=full --track-fds=no \
+           --suppressions=$(CURDIR)/tests/lib/valgrind.supp
+check-valgrind: test-binaries
+	@command -v valgrind >/dev/null || { echo "check-valgrind: valgrind not found (make deps)"; exit 1; }
+	@test -z "$(SANITIZE)" || { echo "check-valgrind: needs a build without SANITIZE"; exit 1; }
+	prove --exec '$(VALGRIND)' $(UNIT_BIN)
+
 check-integration: test-binaries
 	prove --timer tests/integration/*.t
 
+# tests/lint-sql.pl: SQL is constant text with $n parameters, never built
+# from runtime values; its self-test shows it catches a violation.
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]
+	tests/lint-sql.pl --self-test
+	tests/lint-sql.pl common/*.c pipe/*.c cli/*.c
 
 # --- accuracy and speed on the labelled corpus ---------------------------
 # The corpus lives beside the repository (shared/ next to main/ and the
@@ -160,7 +223,55 @@ accuracy: pipe/rebound-pipe $(ACC_CONF)
 bench: pipe/rebound-pipe $(ACC_CONF)
 	/usr/bin/python3 tests/bench.py pipe/rebound-pipe $(ACC_CONF) $(CORPUS)/emails
 
-.PHONY: accuracy bench
+.PHONY: accuracy bench soak
+
+# Load and soak test of the pipe path (tests/soak-pipe.sh): SOAK_N bounces
+# through Postfix, rebound-pipe and PostgreSQL with a restart half way.
+SOAK_N ?= 10000
+soak: pipe/rebound-pipe
+	SOAK_N=$(SOAK_N) CORPUS=$(CORPUS) tests/soak-pipe.sh
+
+# --- fuzzing with libFuzzer (clang, Debian's libclang-rt-14-dev) ----------
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="mime cfg"]
+# builds tests/fuzz/fuzz-<t> with -fsanitize=fuzzer,address,undefined and
+# runs each for FUZZ_SECONDS, seeded from the corpus (read in place) and
+# the fixtures; new inputs go to build/fuzz/corpus-<t>, crashes to
+# build/fuzz/artifacts/.  A crash fails the target: fix it and keep the
+# input in tests/fuzz/regress/<t>/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS   = $(WARN) $(DEFS) $(TEST_DEFS) -Icommon -Itests/fuzz \
+                $(call pkg_cflags,$(PKGS)) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN)
+FUZZ_OBJ      = $(COMMON_SRC:%.c=build/fuzz/%.o)
+FUZZ_BIN      = $(addprefix tests/fuzz/fuzz-,$(FUZZ_TARGETS))
+FUZZ_SEEDS_mime  = $(CORPUS)/emails tests/data
+FUZZ_SEEDS_verp  = tests/fuzz/seeds/verp
+FUZZ_SEEDS_rules = rules
+FUZZ_SEEDS_cfg   = tests/fuzz/seeds/cfg
+
+build/fuzz/%.o: %.c $(BUILD_FLAGS)
+	@mkdir -p $(dir $@)
+	$(quiet) "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BIN): tests/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz-%.o $(FUZZ_OBJ)
+	$(quiet) "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LIBS)
+
+-include $(wildcard build/fuzz/common/*.d build/fuzz/tests/fuzz/*.d)
+
+fuzz-build: deps
+	$(MAKE) $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	    case $$t in mime) seeds="$(FUZZ_SEEDS_mime)";; verp) seeds="$(FUZZ_SEEDS_verp)";; \
+	        rules) seeds="$(FUZZ_SEEDS_rules)";; cfg) seeds="$(FUZZ_SEEDS_cfg)";; esac; \
+	    tests/fuzz/run.sh $$t $(FUZZ_SECONDS) $$seeds || exit 1; \
+	done
+
+.PHONY: fuzz fuzz-build
 
 demo: deps
 	$(MAKE) all
@@ -217,4 +328,5 @@ uninstall:
 clean:
 	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
 	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d \
-	    tests/unit/*.o tests/unit/*.d
+	    tests/unit/*.o tests/unit/*.d $(FUZZ_REPLAY) $(FUZZ_BIN) \
+	    tests/fuzz/*.o tests/fuzz/*.d $(FAULT_BIN)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -362,6 +363,8 @@ cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
 	struct buf *text;
 	FILE *fp;
 	char chunk[4096];
+	struct stat st;
+	mode_t mode;
 	size_t n;
 	int ret;
 
@@ -386,9 +389,18 @@ cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
 		buf_free(&text);
 		return -1;
 	}
+	mode = fstat(fileno(fp), &st) == 0 ? st.st_mode : 0;
 	fclose(fp);
 	ret = cfg_parse(buf_str(text), buf_len(text), path, cfg_r, error_r);
 	buf_free(&text);
+	/* A password in the conninfo is a secret: like a key file, not for others. */
+	if (ret == 0 && (mode & (S_IROTH | S_IWOTH)) != 0 &&
+	    strstr((*cfg_r)->database, "password") != NULL) {
+		*error_r = cfg_error("%s: database has a password but the file is mode %03o; "
+				     "chmod o-rw it", path, (unsigned)(mode & 0777));
+		cfg_free(cfg_r);
+		return -1;
+	}
 	return ret;
 }
 

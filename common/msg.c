@@ -23,6 +23,7 @@
 static const char *msg_ident = "rebound";
 static enum msg_flags msg_flags_set = MSG_TO_STDERR;
 static int msg_fatal_exit = 1;
+static const char *msg_fatal_line;
 static int msg_verbose;
 static int msg_file_fd = -1;
 
@@ -74,6 +75,12 @@ void
 msg_set_fatal_status(int status)
 {
 	msg_fatal_exit = status;
+}
+
+void
+msg_set_fatal_line(const char *line)
+{
+	msg_fatal_line = line;
 }
 
 void
@@ -192,5 +199,10 @@ msg_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	msg_emit(LOG_CRIT, "fatal: ", fmt, ap);
 	va_end(ap);
+	if (msg_fatal_line != NULL) {
+		fflush(stdout);
+		(void)!write(STDOUT_FILENO, msg_fatal_line, strlen(msg_fatal_line));
+		(void)!write(STDOUT_FILENO, "\n", 1);
+	}
 	exit(msg_fatal_exit);
 }

@@ -32,6 +32,12 @@ int msg_facility_code(const char *name);
 /* msg_set_fatal_status - exit status of msg_fatal (default 1) */
 void msg_set_fatal_status(int status);
 
+/*
+ * msg_set_fatal_line - a line msg_fatal writes to stdout before it exits:
+ * rebound-pipe's "4.x.x" status text for pipe(8).  NULL (the default): none.
+ */
+void msg_set_fatal_line(const char *line);
+
 /* msg_set_verbose - enable msg_debug output */
 void msg_set_verbose(int verbose);
 

@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "msg.h"
 #include "xalloc.h"
 
 void *
 xmalloc(size_t size)
 {
-	void *p = malloc(size ? size : 1);
+	void *p = fault_inject(FAULT_ALLOC, "xmalloc") ? NULL : malloc(size ? size : 1);
 
 	if (p == NULL)
 		msg_fatal("out of memory allocating %zu bytes", size);
@@ -20,7 +21,8 @@ xmalloc(size_t size)
 void *
 xcalloc(size_t count, size_t size)
 {
-	void *p = calloc(count ? count : 1, size ? size : 1);
+	void *p = fault_inject(FAULT_ALLOC, "xcalloc") ? NULL
+						   : calloc(count ? count : 1, size ? size : 1);
 
 	if (p == NULL)
 		msg_fatal("out of memory allocating %zu x %zu bytes", count, size);
@@ -30,7 +32,7 @@ xcalloc(size_t count, size_t size)
 void *
 xrealloc(void *ptr, size_t size)
 {
-	void *p = realloc(ptr, size ? size : 1);
+	void *p = fault_inject(FAULT_ALLOC, "xrealloc") ? NULL : realloc(ptr, size ? size : 1);
 
 	if (p == NULL)
 		msg_fatal("out of memory allocating %zu bytes", size);

@@ -204,6 +204,8 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
+	if (!classify && !check_only)
+		msg_set_fatal_line("4.3.0 rebound-pipe internal error; see the mail log");
 	if (classify) {
 		if (optind == argc || check_only || queue_id != NULL || recipient != NULL)
 			usage();

@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <libpq-fe.h>
 
+#include "fault.h"
 #include "msg.h"
 
 /* The soname of libpq 10 and later. */
@@ -55,22 +56,46 @@ pq_symbol(const char *name)
 		return u.fn args;                                  \
 	}
 
-PQ_FORWARD(PGconn *, PQconnectdbParams,
-	   (const char *const *keywords, const char *const *values, int expand_dbname),
-	   (keywords, values, expand_dbname))
-PQ_FORWARD(ConnStatusType, PQstatus, (const PGconn *conn), (conn))
+/*
+ * PQ_FORWARD_FAULT - the same for a call that can report failure; the
+ * fault-injection build (common/fault.h) makes it return fail instead,
+ * the way libpq reports running out of memory or losing the server.
+ */
+#define PQ_FORWARD_FAULT(ret, name, params, args, fail)            \
+	ret name params                                            \
+	{                                                          \
+		static union {                                     \
+			void *obj;                                 \
+			ret(*fn) params;                           \
+		} u;                                               \
+		if (fault_inject(FAULT_PQ, #name))                 \
+			return fail;                               \
+		if (u.obj == NULL)                                 \
+			u.obj = pq_symbol(#name);                  \
+		return u.fn args;                                  \
+	}
+
+PQ_FORWARD_FAULT(PGconn *, PQconnectdbParams,
+		 (const char *const *keywords, const char *const *values, int expand_dbname),
+		 (keywords, values, expand_dbname), NULL)
+PQ_FORWARD_FAULT(ConnStatusType, PQstatus, (const PGconn *conn), (conn), CONNECTION_BAD)
 PQ_FORWARD(char *, PQerrorMessage, (const PGconn *conn), (conn))
-PQ_FORWARD(PGTransactionStatusType, PQtransactionStatus, (const PGconn *conn), (conn))
-PQ_FORWARD(PGresult *, PQexec, (PGconn *conn, const char *query), (conn, query))
-PQ_FORWARD(PGresult *, PQexecParams,
-	   (PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
-	    const char *const *paramValues, const int *paramLengths, const int *paramFormats,
-	    int resultFormat),
-	   (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
-	    resultFormat))
-PQ_FORWARD(ExecStatusType, PQresultStatus, (const PGresult *res), (res))
+PQ_FORWARD_FAULT(PGTransactionStatusType, PQtransactionStatus, (const PGconn *conn), (conn),
+		 PQTRANS_UNKNOWN)
+PQ_FORWARD_FAULT(PGresult *, PQexec, (PGconn *conn, const char *query), (conn, query), NULL)
+PQ_FORWARD_FAULT(PGresult *, PQexecParams,
+		 (PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+		  const char *const *paramValues, const int *paramLengths,
+		  const int *paramFormats, int resultFormat),
+		 (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
+		  resultFormat),
+		 NULL)
+PQ_FORWARD_FAULT(ExecStatusType, PQresultStatus, (const PGresult *res), (res),
+		 PGRES_FATAL_ERROR)
 PQ_FORWARD(char *, PQresultErrorMessage, (const PGresult *res), (res))
-PQ_FORWARD(char *, PQcmdStatus, (PGresult *res), (res))
+/* A COMMIT whose status is not "COMMIT" was rolled back (common/db.c). */
+static char pq_rolled_back[] = "ROLLBACK";
+PQ_FORWARD_FAULT(char *, PQcmdStatus, (PGresult *res), (res), pq_rolled_back)
 PQ_FORWARD(int, PQntuples, (const PGresult *res), (res))
 PQ_FORWARD(char *, PQgetvalue, (const PGresult *res, int tup_num, int field_num),
 	   (res, tup_num, field_num))
