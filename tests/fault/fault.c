@@ -16,6 +16,7 @@ static int fault_kind_set = -1;		/* the kind to fail, or -1 */
 static unsigned long fault_nth;		/* the call of that kind to fail */
 static unsigned long fault_calls[2];	/* calls so far, per kind */
 static const char *fault_what;		/* the call that was failed */
+static unsigned long fault_pq_before;	/* libpq calls made before the fault */
 static unsigned long fault_abort_pq;	/* abort() at this libpq call, or 0 */
 
 /* fault_report - at exit: how many calls of each kind, what was failed */
@@ -26,9 +27,9 @@ fault_report(void)
 	int len;
 
 	if (fault_what != NULL) {
-		len = snprintf(line, sizeof(line), "rebound-fault: injected %s:%lu (%s)\n",
+		len = snprintf(line, sizeof(line), "rebound-fault: injected %s:%lu (%s) pq_before=%lu\n",
 			       fault_kind_set == FAULT_ALLOC ? "alloc" : "pq", fault_nth,
-			       fault_what);
+			       fault_what, fault_pq_before);
 		(void)!write(STDERR_FILENO, line, (size_t)len);
 	}
 	len = snprintf(line, sizeof(line), "rebound-fault: alloc=%lu pq=%lu\n",
@@ -66,5 +67,6 @@ fault_inject(enum fault_kind kind, const char *what)
 	if (fault_calls[kind] != fault_nth || (int)kind != fault_kind_set)
 		return 0;
 	fault_what = what;
+	fault_pq_before = fault_calls[FAULT_PQ] - (kind == FAULT_PQ);
 	return 1;
 }
