@@ -67,6 +67,19 @@ cli/rebound: cli/main.o $(LIBCOMMON)
 -include $(wildcard cli/*.d)
 # --- end of rebound tool -----------------------------------------------------
 
+# --- rebound-milter (milter/): libmilter callbacks over common/ --------------
+PROGRAMS    += milter/rebound-milter
+MILTER_SRC   = $(wildcard milter/*.c)
+MILTER_OBJ   = $(MILTER_SRC:.c=.o)
+MILTER_LIBS  = $(call pkg_libs,libpq glib-2.0) -lmilter -lpthread
+
+milter/rebound-milter: $(MILTER_OBJ) $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $(MILTER_OBJ) $(LIBCOMMON) $(MILTER_LIBS)
+
+-include $(wildcard milter/*.d)
+# --- end of rebound-milter ---------------------------------------------------
+
 UNIT_SRC   = $(wildcard tests/unit/test-*.c)
 UNIT_BIN   = $(UNIT_SRC:.c=)
 
@@ -216,5 +229,5 @@ uninstall:
 
 clean:
 	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
-	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d \
+	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d milter/*.o milter/*.d \
 	    tests/unit/*.o tests/unit/*.d
