@@ -114,7 +114,7 @@ tests/unit/%.o: tests/unit/%.c $(BUILD_FLAGS)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_DEFS) -MMD -MP -c -o $@ $<
 
--include $(COMMON_SRC:.c=.d) $(wildcard pipe/*.d tests/unit/*.d)
+-include $(COMMON_SRC:.c=.d) $(wildcard pipe/*.d tests/unit/*.d tests/tools/*.d)
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	$(quiet) "  AR      $@"
@@ -129,7 +129,14 @@ $(UNIT_BIN): tests/unit/%: tests/unit/%.o tests/unit/tap.o $(LIBCOMMON)
 	$(quiet) "  LINK    $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/unit/tap.o $(LIBCOMMON) $(LIBS)
 
-test-binaries: $(PROGRAMS) $(UNIT_BIN)
+# Helpers the integration tests run (not installed).
+TEST_TOOLS = tests/tools/mint-token
+
+tests/tools/%: tests/tools/%.o $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS)
+
+test-binaries: $(PROGRAMS) $(UNIT_BIN) $(TEST_TOOLS)
 
 # --- dependencies -------------------------------------------------------
 deps:
@@ -230,4 +237,4 @@ uninstall:
 clean:
 	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
 	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d milter/*.o milter/*.d \
-	    tests/unit/*.o tests/unit/*.d
+	    tests/unit/*.o tests/unit/*.d $(TEST_TOOLS) tests/tools/*.o tests/tools/*.d
