@@ -67,7 +67,7 @@ static const struct cfg_param cfg_params[] = {
 	P(milter_socket, CFG_STR, "inet:8894@127.0.0.1", 0, 0),
 	P(milter_user, CFG_STR, "rebound", 0, 0),
 	P(milter_pid_file, CFG_STR, "/run/rebound/rebound-milter.pid", 0, 0),
-	P(milter_spool_directory, CFG_STR, "/var/spool/rebound/milter", 0, 0),
+	P(milter_spool_directory, CFG_STR, "/var/lib/rebound/spool", 0, 0),
 	P(milter_queue_size, CFG_COUNT, "10000", 1, 1000000),
 	P(sender_domains, CFG_LIST, "", 0, 0),
 	P(token_header, CFG_BOOL, "no", 0, 0),
