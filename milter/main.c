@@ -119,6 +119,25 @@ setup_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * stop_milter - have libmilter stop itself.  Calling smfi_stop() here
+ * would touch libmilter's state from a thread it does not know; instead
+ * the main thread blocks SIGTERM and sends it again, so that the only
+ * thread left to take it is libmilter's own signal thread, which stops
+ * the accept loop as it does for any milter.
+ */
+static void
+stop_milter(void)
+{
+	sigset_t term;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &term, NULL);
+	if (kill(getpid(), SIGTERM) < 0)
+		msg_warn("kill: %s", strerror(errno));
+}
+
 /* start_milter - run smfi_main in a thread that blocks our signals */
 static pthread_t
 start_milter(int *status)
@@ -198,7 +217,7 @@ main(int argc, char **argv)
 	t = start_milter(&status);
 	signal_loop(path);
 	msg_info("stopping");
-	smfi_stop();
+	stop_milter();
 	pthread_join(t, NULL);
 	suppress_stop();
 	writer_stop();

@@ -217,11 +217,18 @@ suppress_start(const char *conninfo, unsigned connect_timeout, unsigned statemen
 void
 suppress_stop(void)
 {
+	struct suppset *old;
+
 	if (!s.running)
 		return;
 	atomic_store(&s.stop, true);
 	pthread_join(s.thread, NULL);
 	s.running = false;
-	suppset_free(&s.set);
+	/* SMTP sessions may outlive smfi_main(): they then see "not loaded". */
+	pthread_rwlock_wrlock(&s.lock);
+	old = s.set;
+	s.set = NULL;
+	pthread_rwlock_unlock(&s.lock);
+	suppset_free(&old);
 	free(s.conninfo);
 }

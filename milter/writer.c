@@ -332,7 +332,9 @@ writer_stop(void)
 	pthread_mutex_unlock(&w.lock);
 	pthread_join(w.thread, NULL);
 	w.running = false;
-	spool_free(&w.spool);
-	free(w.ring);
-	free(w.conninfo);
+	/*
+	 * The spool stays open: SMTP sessions can outlive smfi_main(), and
+	 * their records now go straight to it (w.stop makes writer_submit
+	 * spill).  The process exits next.
+	 */
 }

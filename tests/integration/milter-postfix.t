@@ -92,4 +92,5 @@ wait_for 30 sql_is "SELECT count(*) FROM rebound.recipients WHERE address = 'car
 ok $? "the spooled record is stored after pg_resume"
 
 milter_stop
+milter_clean_stderr
 done_testing

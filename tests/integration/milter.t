@@ -108,5 +108,6 @@ spool_empty() { [ -z "$(ls "$MILTER_SPOOL")" ]; }
 wait_for 5 spool_empty
 ok $? "spool emptied"
 milter_stop
+milter_clean_stderr
 
 done_testing

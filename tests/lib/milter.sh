@@ -10,9 +10,11 @@ SENDER_DOMAIN=example.com
 
 milter_init() {
 	need_tool miltertest
-	[ -x "$REPO/milter/rebound-milter" ] || rb_die "milter/rebound-milter not built (run 'make')"
+	# MILTER_BIN: another build of the milter (make check-tsan).
+	MILTER_BIN=${MILTER_BIN:-$REPO/milter/rebound-milter}
+	[ -x "$MILTER_BIN" ] || rb_die "$MILTER_BIN not built (run 'make')"
 	[ -x "$REPO/tests/tools/mint-token" ] || rb_die "tests/tools/mint-token not built"
-	cp "$REPO/milter/rebound-milter" "$REPO/tests/tools/mint-token" "$T/bin/"
+	cp "$MILTER_BIN" "$REPO/tests/tools/mint-token" "$T/bin/"
 	chmod -R a+rX "$T/bin"
 	head -c 32 /dev/urandom | base64 >"$T/etc/token.key"
 	chown nobody "$T/etc/token.key"
@@ -64,4 +66,13 @@ milter_logged() {	# milter_logged REGEX - for wait_for
 
 sql_is() {	# sql_is SQL WANT - for wait_for: the query's output is WANT
 	[ "$(q "$1")" = "$2" ]
+}
+
+# milter_clean_stderr - ok when no sanitizer reported anything on the
+# milter's stderr (SANITIZE= builds and make check-tsan)
+milter_clean_stderr() {
+	local reports
+	reports=$(grep -E 'Sanitizer|runtime error:' "$T/log/milter.stderr" 2>/dev/null)
+	is "$reports" "" "no sanitizer reports from the milter"
+	[ -z "$reports" ] || diag "$(head -40 "$T/log/milter.stderr")"
 }
