@@ -12,6 +12,7 @@
  * applied after it rather than lost.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -80,6 +81,11 @@ suppress_load(struct db *db)
 	if (old == NULL)
 		msg_info("suppression list loaded: %d entries", rows);
 	suppset_free(&old);
+	/*
+	 * The query result and the old set were large and short-lived; hand
+	 * their pages back rather than keep the peak resident for ever.
+	 */
+	malloc_trim(0);
 	return 0;
 }
 
