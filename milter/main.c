@@ -159,6 +159,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = NULL, *socket_spec = NULL;
+	char *abs_path = NULL;
 	bool foreground = false, check = false;
 	struct msnap *snap;
 	struct cfg *cfg;
@@ -181,6 +182,9 @@ main(int argc, char **argv)
 		usage();
 	if (snap_load(path, &snap, &error) < 0)
 		msg_fatal("%s", error);
+	/* SIGHUP rereads it after daemon_background() went to "/". */
+	if ((abs_path = realpath(path != NULL ? path : CFG_DEFAULT_PATH, NULL)) != NULL)
+		path = abs_path;
 	if (check) {
 		snap_put(&snap);
 		return 0;
@@ -224,5 +228,6 @@ main(int argc, char **argv)
 	snap_put(&snap);
 	snap_shutdown();
 	daemon_remove_pid_file();
+	free(abs_path);
 	return status == MI_SUCCESS ? 0 : 1;
 }
