@@ -211,13 +211,13 @@ main(int argc, char **argv)
 		usage();
 	if (snap_load(path, &snap, &error) < 0)
 		msg_fatal("%s", error);
-	/* SIGHUP rereads it after daemon_background() went to "/". */
-	if ((abs_path = realpath(path != NULL ? path : CFG_DEFAULT_PATH, NULL)) != NULL)
-		path = abs_path;
 	if (check) {
 		snap_put(&snap);
 		return 0;
 	}
+	/* SIGHUP rereads it after daemon_background() went to "/". */
+	if ((abs_path = realpath(path != NULL ? path : CFG_DEFAULT_PATH, NULL)) != NULL)
+		path = abs_path;
 	snap_publish(snap);
 	snap = snap_get();
 	cfg = snap->cfg;
