@@ -28,6 +28,9 @@ enum cfg_type {
 	CFG_SIZE,
 	CFG_TIME,
 	CFG_RAW,
+	CFG_BOOL,
+	CFG_ACTION,
+	CFG_COUNT,
 };
 
 struct cfg_param {
@@ -62,6 +65,18 @@ static const struct cfg_param cfg_params[] = {
 	P(token_previous_key_file, CFG_STR, "", 0, 0),
 	P(token_lifetime, CFG_TIME, "30d", 86400, 3650 * 86400ULL),
 	P(return_path_prefix, CFG_STR, "bounces", 0, 0),
+	P(milter_socket, CFG_STR, "inet:8894@127.0.0.1", 0, 0),
+	P(milter_user, CFG_STR, "rebound", 0, 0),
+	P(milter_pid_file, CFG_STR, "/run/rebound/rebound-milter.pid", 0, 0),
+	P(milter_spool_directory, CFG_STR, "/var/lib/rebound/spool", 0, 0),
+	P(milter_queue_size, CFG_COUNT, "10000", 1, 1000000),
+	P(sender_domains, CFG_LIST, "", 0, 0),
+	P(token_header, CFG_BOOL, "no", 0, 0),
+	P(bounce_classic_verp, CFG_BOOL, "yes", 0, 0),
+	P(suppression_refresh, CFG_TIME, "5m", 10, 86400),
+	P(suppression_reply, CFG_STR, "550 5.1.1 <%a>: recipient suppressed (%r)", 0, 0),
+	P(suppression_failure_action, CFG_ACTION, "accept", 0, 0),
+	P(milter_failure_action, CFG_ACTION, "accept", 0, 0),
 };
 
 #undef P
@@ -154,6 +169,29 @@ cfg_number(const char *value, const char *units, const unsigned long long *mult,
 	return 0;
 }
 
+/*
+ * cfg_reply_ok - whether a reply template is one Postfix accepts from a
+ * milter: a 4xx or 5xx code, then an enhanced status of the same class,
+ * then text.  Postfix treats anything else as a configuration error, which
+ * would fail every session, so it is refused when the file is read.
+ */
+static bool
+cfg_reply_ok(const char *v)
+{
+	const char *p = v + 4;
+
+	if (strlen(v) > 400 || (v[0] != '4' && v[0] != '5') || !isdigit((unsigned char)v[1]) ||
+	    !isdigit((unsigned char)v[2]) || v[3] != ' ' || p[0] != v[0] || p[1] != '.')
+		return false;
+	for (p += 2; isdigit((unsigned char)*p); p++)
+		;
+	if (*p++ != '.' || !isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return *p == ' ' && p[1] != '\0';
+}
+
 /* cfg_set - store one value; returns an allocated reason on error */
 static char *
 cfg_set(struct cfg *cfg, const struct cfg_param *p, const char *value)
@@ -169,9 +207,29 @@ cfg_set(struct cfg *cfg, const struct cfg_param *p, const char *value)
 		if (strcmp(p->name, "verp_delimiters") == 0 &&
 		    (strlen(value) != 2 || strspn(value, "-=+") != 2))
 			return cfg_error("want two characters from \"-=+\", got \"%s\"", value);
+		if (strcmp(p->name, "suppression_reply") == 0 && !cfg_reply_ok(value))
+			return cfg_error("want \"5xx 5.x.y text\" or \"4xx 4.x.y text\", got \"%s\"",
+					 value);
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
 		return NULL;
+	case CFG_BOOL:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return cfg_error("bad value \"%s\" (want yes or no)", value);
+		*(bool *)field = strcmp(value, "yes") == 0;
+		return NULL;
+	case CFG_ACTION:
+		if (strcmp(value, "accept") == 0)
+			*(enum cfg_action *)field = CFG_ACTION_ACCEPT;
+		else if (strcmp(value, "tempfail") == 0)
+			*(enum cfg_action *)field = CFG_ACTION_TEMPFAIL;
+		else
+			return cfg_error("bad value \"%s\" (want accept or tempfail)", value);
+		return NULL;
+	case CFG_COUNT:
+		if (cfg_number(value, "", size_mult, &n) < 0)
+			return cfg_error("bad number \"%s\"", value);
+		break;
 	case CFG_LIST:
 		cfg_free_list(*(char ***)field);
 		*(char ***)field = cfg_split_list(value);
@@ -197,7 +255,7 @@ cfg_set(struct cfg *cfg, const struct cfg_param *p, const char *value)
 	}
 	if (n < p->min || n > p->max)
 		return cfg_error("value \"%s\" out of range [%llu, %llu]", value, p->min, p->max);
-	if (p->type == CFG_SIZE)
+	if (p->type == CFG_SIZE || p->type == CFG_COUNT)
 		*(size_t *)field = (size_t)n;
 	else
 		*(unsigned *)field = (unsigned)n;

@@ -27,6 +27,12 @@
 #define REBOUND_DATADIR "/usr/local/share/rebound"
 #endif
 
+/* What the milter does when something it depends on fails. */
+enum cfg_action {
+	CFG_ACTION_ACCEPT,	/* let the mail through unprocessed */
+	CFG_ACTION_TEMPFAIL,	/* answer 4xx so that the client retries */
+};
+
 enum cfg_raw_policy {
 	CFG_RAW_UNPARSED,	/* keep the raw copy of bounces we cannot parse */
 	CFG_RAW_ALL,		/* keep the raw copy of every bounce */
@@ -61,6 +67,20 @@ struct cfg {
 	char *token_previous_key_file;	/* the key before a rotation, may be empty */
 	unsigned token_lifetime;	/* seconds a return path stays valid */
 	char *return_path_prefix;	/* local part before the token */
+
+	/* rebound-milter */
+	char *milter_socket;		/* libmilter socket: inet:port@host, unix:path */
+	char *milter_user;		/* user the milter runs as after binding */
+	char *milter_pid_file;		/* written when the milter daemonizes */
+	char *milter_spool_directory;	/* records wait here while the database is down */
+	size_t milter_queue_size;	/* records in memory before they spill to the spool */
+	char **sender_domains;		/* envelope sender domains whose mail gets a token */
+	bool token_header;		/* add X-Rebound-Token to outbound mail */
+	bool bounce_classic_verp;	/* accept prefix+user=domain at the bounce domains */
+	unsigned suppression_refresh;	/* seconds between full reloads of the list */
+	char *suppression_reply;	/* reply to a suppressed recipient; %a address, %r reason */
+	enum cfg_action suppression_failure_action;	/* when the list cannot be loaded */
+	enum cfg_action milter_failure_action;		/* when anything else fails */
 };
 
 /* cfg_load - read path (CFG_DEFAULT_PATH if NULL); -1 and *error_r on error */

@@ -21,6 +21,8 @@ mode_is() {	# mode_is PATH MODE
 }
 mode_is /usr/bin/rebound 755
 mode_is /usr/lib/rebound/rebound-pipe 755
+mode_is /usr/sbin/rebound-milter 755
+mode_is /usr/share/man/man8/rebound-milter.8 644
 mode_is /usr/share/rebound/sql/rebound.sql 644
 for f in "$REPO"/sql/migrations/*.sql; do
 	mode_is "/usr/share/rebound/sql/migrations/$(basename "$f")" 644
@@ -42,7 +44,8 @@ is "$(find "$R" -perm /022 ! -type l -printf '%P %m\n' | grep -v ' 755$' | head 
 	"nothing writable by group or others"
 is "$(find "$R" -perm /6000 | head -3)" "" "nothing setuid or setgid"
 is "$(find "$R" -type f -perm /111 -printf '%P\n' | sort | paste -sd' ')" \
-	"usr/bin/rebound usr/lib/rebound/rebound-pipe" "only the programs are executable"
+	"usr/bin/rebound usr/lib/rebound/rebound-pipe usr/sbin/rebound-milter" \
+	"only the programs are executable"
 
 # The milter, once the milter branch adds it to PROGRAMS, goes to sbin.
 out=$("${MAKE_INSTALL[@]}" -n DESTDIR=/x install \

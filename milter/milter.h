@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef REBOUND_MILTER_H
+#define REBOUND_MILTER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cfg.h"
+#include "spool.h"
+#include "suppset.h"
+#include "token.h"
+
+/*
+ * Internal interfaces of rebound-milter.
+ *
+ *	config.c	the refcounted configuration snapshot and SIGHUP reload
+ *	daemon.c	daemonizing, the pid file, dropping privileges
+ *	writer.c	the record queue, the database writer thread, the spool
+ *	suppress.c	the in-memory suppression list and its loader thread
+ *	callbacks.c	the libmilter callbacks
+ */
+
+/*
+ * A snapshot of everything SIGHUP can change.  It is immutable once
+ * published; each SMTP transaction pins the snapshot it started with, so
+ * a reload never changes the rules half-way through a message.
+ */
+struct msnap {
+	atomic_int refs;
+	struct cfg *cfg;
+	struct token_keys *keys;	/* NULL when token_key_file is empty */
+};
+
+/* snap_load - read path into a new snapshot; -1 and *error_r on error */
+int snap_load(const char *path, struct msnap **snap_r, char **error_r);
+
+/* snap_publish - make snap current, dropping the reference to the old one */
+void snap_publish(struct msnap *snap);
+
+/* snap_get - a reference to the current snapshot; snap_put releases it */
+struct msnap *snap_get(void);
+void snap_put(struct msnap **snapp);
+
+/* snap_shutdown - drop the current snapshot at exit */
+void snap_shutdown(void);
+
+/* daemon.c */
+void daemon_background(const char *pid_file);
+void daemon_drop_privileges(const char *user, const char *spool_dir);
+void daemon_remove_pid_file(void);
+
+/* writer.c: records for the database */
+struct writer_params {
+	const char *conninfo;
+	unsigned connect_timeout;
+	unsigned statement_timeout;
+	const char *spool_dir;
+	size_t queue_size;
+};
+
+int writer_start(const struct writer_params *params, char **error_r);
+
+/*
+ * writer_submit - hand rec to the writer (which takes ownership).  Never
+ * blocks on the database: a full queue spills to the spool.  -1 when the
+ * record could be neither queued nor spooled.
+ */
+int writer_submit(struct mrec *rec);
+
+/* writer_healthy - false after a spool write failed, until one succeeds */
+bool writer_healthy(void);
+
+/* writer_stop - store or spool what is queued and stop the thread */
+void writer_stop(void);
+
+/* suppress.c */
+int suppress_start(const char *conninfo, unsigned connect_timeout,
+		   unsigned statement_timeout);
+
+/*
+ * suppress_lookup - 1 if address is suppressed (reason copied), 0 if not,
+ * -1 if the list has never been loaded.
+ */
+int suppress_lookup(const char *address, char reason[SUPPSET_REASON_MAX + 1]);
+
+void suppress_stop(void);
+
+/* callbacks.c */
+int callbacks_register(void);
+
+/* record helpers shared by the callbacks */
+void milter_random_hex(char *out, size_t octets);
+
+#endif

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * writer - get the milter's records into PostgreSQL without ever making
+ * SMTP wait for it.
+ *
+ * Callbacks put records on a bounded in-memory queue and return.  One
+ * thread with its own connection takes them off and inserts them.  When
+ * the database cannot be reached, and for as long as older records wait in
+ * the spool, records go to the spool instead, so that they reach the
+ * database in the order they were made.  A full queue spills straight to
+ * the spool from the callback.  Inserts are idempotent (messages are keyed
+ * by token, events by a random dedup key), which makes replaying a spool
+ * file twice after a crash harmless.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "db.h"
+#include "milter.h"
+#include "msg.h"
+#include "xalloc.h"
+
+#define WRITER_RETRY_MAX	5	/* seconds between connection attempts, at most */
+#define WRITER_BATCH		64
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct mrec **ring;
+	size_t cap, head, count;
+	bool stop;
+	pthread_t thread;
+	bool running;
+	struct spool *spool;
+	struct db_params params;
+	char *conninfo;
+	struct db *db;
+	time_t next_try;
+	unsigned retry;
+	atomic_bool unhealthy;
+} w = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static const char sql_message[] =
+	"WITH m AS ("
+	" INSERT INTO rebound.messages (token, queue_id, message_id_header, envelope_sender, tags)"
+	" VALUES ($1, $2, $3, $4, $5::jsonb)"
+	" ON CONFLICT (token) DO UPDATE SET token = EXCLUDED.token RETURNING id)"
+	" INSERT INTO rebound.recipients (message_id, address)"
+	" SELECT m.id, a FROM m, unnest($6::text[]) AS a"
+	" ON CONFLICT (message_id, address) DO NOTHING";
+
+static const char sql_event[] =
+	"INSERT INTO rebound.events (kind, sync, source, dedup_key, recipient, status,"
+	" reply_code, diagnostic, queue_id, rule, reason, category, hard)"
+	" VALUES ('rejected', true, 'milter', $1, $2, $3, $4::smallint, $5, $6, $7, $8, $9,"
+	" $10::boolean)"
+	" ON CONFLICT (dedup_key) DO NOTHING";
+
+/* writer_array - fields from first on as a PostgreSQL text[] literal */
+static char *
+writer_array(const struct mrec *rec, size_t first)
+{
+	struct buf *b = buf_create(SPOOL_LINE_MAX * 2);
+
+	buf_putc(b, '{');
+	for (size_t i = first; i < rec->n; i++) {
+		if (rec->f[i] == NULL)
+			continue;
+		if (i > first)
+			buf_putc(b, ',');
+		buf_putc(b, '"');
+		for (const char *p = rec->f[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_putc(b, '\\');
+			buf_putc(b, *p);
+		}
+		buf_putc(b, '"');
+	}
+	buf_putc(b, '}');
+	return buf_detach(&b, NULL);
+}
+
+/* writer_insert - store one record; -1 and *error_r on failure */
+static int
+writer_insert(struct db *db, const struct mrec *rec, char **error_r)
+{
+	PGresult *res;
+
+	if (rec->kind == 'M' && rec->n >= 5) {
+		char *rcpts = writer_array(rec, 5);
+		const char *v[6] = { rec->f[0], rec->f[1], rec->f[2], rec->f[3],
+				     rec->f[4] != NULL ? rec->f[4] : "{}", rcpts };
+
+		res = db_query(db, sql_message, 6, v, PGRES_COMMAND_OK, error_r);
+		free(rcpts);
+	} else if (rec->kind == 'E' && rec->n == 10) {
+		res = db_query(db, sql_event, 10, (const char *const *)rec->f, PGRES_COMMAND_OK,
+			       error_r);
+	} else {
+		*error_r = xstrdup("malformed record");
+		return -1;
+	}
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+static void
+writer_disconnect(void)
+{
+	db_free(&w.db);
+	w.retry = w.retry == 0 ? 1 : w.retry * 2;
+	if (w.retry > WRITER_RETRY_MAX)
+		w.retry = WRITER_RETRY_MAX;
+	w.next_try = time(NULL) + (time_t)w.retry;
+}
+
+/* writer_connect - make sure there is a connection, if the time has come */
+static void
+writer_connect(void)
+{
+	char *error;
+
+	if (w.db != NULL || time(NULL) < w.next_try)
+		return;
+	if (db_connect(&w.params, &w.db, &error) < 0) {
+		if (w.retry == 0)
+			msg_warn("database unavailable, spooling records: %s", error);
+		free(error);
+		writer_disconnect();
+		return;
+	}
+	if (w.retry != 0)
+		msg_info("database available again");
+	w.retry = 0;
+}
+
+/*
+ * writer_store - insert rec; a failure on a healthy connection means the
+ * record itself is bad, and keeping it would block the spool for ever, so
+ * it is logged and dropped.  Returns -1 only when the database went away.
+ */
+static int
+writer_store(const struct mrec *rec)
+{
+	char *error = NULL;
+
+	if (writer_insert(w.db, rec, &error) == 0)
+		return 0;
+	if (db_connection_ok(w.db)) {
+		msg_error("record dropped: %s", error);
+		free(error);
+		return 0;
+	}
+	msg_warn("database lost, spooling records: %s", error);
+	free(error);
+	writer_disconnect();
+	return -1;
+}
+
+static int
+writer_replay_one(void *ctx, const struct mrec *rec)
+{
+	(void)ctx;
+	return writer_store(rec);
+}
+
+/* writer_spool - append rec to the spool; false if that failed */
+static bool
+writer_spool(const struct mrec *rec)
+{
+	char *error;
+
+	if (spool_append(w.spool, rec, &error) < 0) {
+		msg_error("spool write failed, record lost: %s", error ? error : "?");
+		free(error);
+		atomic_store(&w.unhealthy, true);
+		return false;
+	}
+	atomic_store(&w.unhealthy, false);
+	return true;
+}
+
+static void
+writer_replay(void)
+{
+	size_t bad;
+	char *error;
+	long n;
+
+	if (w.db == NULL || !spool_pending(w.spool))
+		return;
+	n = spool_replay(w.spool, writer_replay_one, NULL, &bad, &error);
+	if (bad > 0)
+		msg_error("spool: %zu malformed records skipped", bad);
+	if (n < 0 && error != NULL) {
+		msg_error("spool replay: %s", error);
+		free(error);
+	}
+	if (n > 0)
+		msg_info("spool: %ld records stored", n);
+}
+
+static void
+writer_handle(struct mrec *rec)
+{
+	writer_connect();
+	writer_replay();
+	if (w.db != NULL && !spool_pending(w.spool) && writer_store(rec) == 0)
+		return;
+	(void)writer_spool(rec);
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct mrec *batch[WRITER_BATCH];
+
+	(void)arg;
+	for (;;) {
+		size_t n = 0;
+		bool stop;
+
+		pthread_mutex_lock(&w.lock);
+		if (w.count == 0 && !w.stop) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&w.cond, &w.lock, &ts);
+		}
+		while (w.count > 0 && n < WRITER_BATCH) {
+			batch[n++] = w.ring[w.head];
+			w.head = (w.head + 1) % w.cap;
+			w.count--;
+		}
+		stop = w.stop && w.count == 0;
+		pthread_mutex_unlock(&w.lock);
+
+		for (size_t i = 0; i < n; i++) {
+			writer_handle(batch[i]);
+			mrec_free(&batch[i]);
+		}
+		if (n == 0) {
+			writer_connect();
+			writer_replay();
+		}
+		if (stop)
+			break;
+	}
+	db_free(&w.db);
+	return NULL;
+}
+
+int
+writer_start(const struct writer_params *params, char **error_r)
+{
+	sigset_t all, old;
+	int err;
+
+	if (spool_open(params->spool_dir, &w.spool, error_r) < 0)
+		return -1;
+	w.conninfo = xstrdup(params->conninfo);
+	w.params.conninfo = w.conninfo;
+	w.params.connect_timeout = params->connect_timeout;
+	w.params.statement_timeout = params->statement_timeout;
+	w.params.application_name = "rebound-milter";
+	w.cap = params->queue_size;
+	w.ring = xcalloc(w.cap, sizeof(*w.ring));
+	/* Signals belong to the main thread (see main.c). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(&w.thread, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		*error_r = xstrdup(strerror(err));
+		return -1;
+	}
+	w.running = true;
+	return 0;
+}
+
+int
+writer_submit(struct mrec *rec)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&w.lock);
+	if (w.count < w.cap && !w.stop) {
+		w.ring[(w.head + w.count) % w.cap] = rec;
+		w.count++;
+		queued = true;
+		pthread_cond_signal(&w.cond);
+	}
+	pthread_mutex_unlock(&w.lock);
+	if (queued)
+		return 0;
+	/*
+	 * The queue is full: the database is slower than the mail.  Spill to
+	 * the spool here rather than wait; the writer stores spooled records
+	 * before newer ones.
+	 */
+	queued = writer_spool(rec);
+	mrec_free(&rec);
+	return queued ? 0 : -1;
+}
+
+bool
+writer_healthy(void)
+{
+	return !atomic_load(&w.unhealthy);
+}
+
+void
+writer_stop(void)
+{
+	if (!w.running)
+		return;
+	pthread_mutex_lock(&w.lock);
+	w.stop = true;
+	pthread_cond_signal(&w.cond);
+	pthread_mutex_unlock(&w.lock);
+	pthread_join(w.thread, NULL);
+	w.running = false;
+	/*
+	 * The spool stays open: SMTP sessions can outlive smfi_main(), and
+	 * their records now go straight to it (w.stop makes writer_submit
+	 * spill).  The process exits next.
+	 */
+}

@@ -1,0 +1,96 @@
+#!/bin/bash
+# milter-postfix.t - rebound-milter behind a real Postfix (smtpd_milters and
+# non_smtpd_milters): the signed return path reaches the remote MX
+# (smtp-sink -d), suppressed and forged/expired-token recipients are
+# refused at RCPT, Postfix's own rejections are recorded, and mail keeps
+# flowing while PostgreSQL is down, its records stored once it is back.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/milter.sh"
+
+rb_init
+milter_init
+pg_start
+milter_conf
+q "SELECT rebound.suppress('gone@good.example', 'userunknown')" >/dev/null
+milter_start
+wait_for 20 milter_logged "suppression list loaded" || diag "suppression list not loaded"
+POSTFIX_EXTRA="smtpd_milters = inet:127.0.0.1:$P_MILTER
+non_smtpd_milters = inet:127.0.0.1:$P_MILTER
+milter_default_action = tempfail" postfix_start
+
+smtp() {	# smtp FROM TO [swaks args...] - one SMTP transaction; the dialogue on stdout
+	local from=$1 to=$2
+	shift 2
+	swaks -s "127.0.0.1:$P_SMTP" --helo client.example --from "$from" --to "$to" "$@" 2>&1
+}
+sunk() {	# sunk REGEX - a message the good sink received matches
+	grep -Elqs -- "$1" "$T"/sink/* 2>/dev/null
+}
+
+# --- outbound: signed return path at the remote MX ---------------------------
+out=$(smtp ann@$SENDER_DOMAIN alice@good.example --header "X-Rebound-Tag: campaign=pf" \
+	--header "Message-ID: <pf1@client.example>")
+like "$out" "<- *250 2.0.0 Ok: queued" "message accepted"
+wait_for 30 sunk "pf1@client.example"
+ok $? "message reached the sink"
+f=$(grep -l "pf1@client.example" "$T"/sink/* | head -1)
+like "$(grep -i '^X-Mail-Args:' "$f")" "bounces\+[a-z2-7]{34}@$BOUNCE_DOMAIN" \
+	"the remote MX sees the signed return path"
+token=$(grep -i '^X-Mail-Args:' "$f" | sed -E 's/.*bounces\+([a-z2-7]{34})@.*/\1/')
+ok "$(grep -ci '^X-Rebound-Tag:' "$f")" "X-Rebound-Tag removed"
+like "$(grep -i '^X-Rebound-Token:' "$f")" "$token" "X-Rebound-Token added with the same token"
+wait_for 10 sql_is "SELECT tags->>'campaign' FROM rebound.messages WHERE token = '$token'" pf
+ok $? "message row with its tags, under the token the MX saw"
+is "$(q "SELECT m.queue_id = (SELECT queue_id FROM rebound.messages WHERE token = '$token'),
+	m.envelope_sender FROM rebound.messages m WHERE token = '$token'")" "t|ann@$SENDER_DOMAIN" \
+	"queue id and original sender stored"
+
+printf 'Subject: local\nMessage-ID: <pf2@client.example>\n\nhi\n' |
+	sendmail -C "$T/etc" -f app@$SENDER_DOMAIN bob@good.example
+wait_for 30 sunk "pf2@client.example"
+f=$(grep -l "pf2@client.example" "$T"/sink/* | head -1)
+like "$(grep -i '^X-Mail-Args:' "$f")" "bounces\+[a-z2-7]{34}@$BOUNCE_DOMAIN" \
+	"sendmail(1) submissions are signed too (non_smtpd_milters)"
+
+# --- suppressed recipient ------------------------------------------------------
+out=$(smtp ann@$SENDER_DOMAIN gone@good.example)
+like "$out" "<\*\* *550 5\.1\.1 <gone@good.example>: recipient suppressed \(userunknown\)" \
+	"suppressed recipient refused at RCPT with the configured reply"
+wait_for 10 events_at_least 1 "recipient = 'gone@good.example' AND rule = 'suppressed'"
+ok $? "suppression refusal recorded"
+
+# --- Postfix's own rejection ---------------------------------------------------
+out=$(smtp ann@$SENDER_DOMAIN nobody@nowhere.example)
+like "$out" "<\*\* *5[0-9][0-9] " "Postfix refuses a recipient it cannot route"
+wait_for 10 events_at_least 1 "recipient = 'nobody@nowhere.example' AND rule = 'postfix'"
+ok $? "Postfix's rejection recorded by the milter"
+like "$(q "SELECT source, sync, status, diagnostic FROM rebound.events
+	WHERE recipient = 'nobody@nowhere.example'")" "^milter\|t\|5\.[0-9]+\.[0-9]+\|.+" \
+	"with the enhanced status and text"
+
+# --- the bounce MX: forged and expired tokens ---------------------------------
+head -c 32 /dev/urandom | base64 >"$T/etc/other.key"
+chmod 600 "$T/etc/other.key"
+forged=$("$T/bin/mint-token" "$T/etc/other.key" 5)
+expired=$("$T/bin/mint-token" "$T/etc/token.key" -1)
+out=$(smtp '<>' "bounces+$forged@$BOUNCE_DOMAIN")
+like "$out" "<\*\* *550 5\.1\.1 .*forged return path" "forged token refused at RCPT"
+out=$(smtp '<>' "bounces+$expired@$BOUNCE_DOMAIN")
+like "$out" "<\*\* *550 5\.1\.1 .*expired return path" "expired token refused at RCPT"
+
+# --- PostgreSQL down: mail flows, records arrive later ------------------------
+pg_stop
+out=$(smtp ann@$SENDER_DOMAIN carol@good.example --header "Message-ID: <pf3@client.example>")
+like "$out" "<- *250 2.0.0 Ok: queued" "accepted while PostgreSQL is down"
+wait_for 30 sunk "pf3@client.example"
+ok $? "and delivered"
+f=$(grep -l "pf3@client.example" "$T"/sink/* | head -1)
+like "$(grep -i '^X-Mail-Args:' "$f")" "bounces\+[a-z2-7]{34}@" "still with a signed return path"
+pg_resume
+wait_for 30 sql_is "SELECT count(*) FROM rebound.recipients WHERE address = 'carol@good.example'" 1
+ok $? "the spooled record is stored after pg_resume"
+
+milter_stop
+milter_clean_stderr
+done_testing

@@ -1,0 +1,113 @@
+#!/bin/bash
+# milter.t - rebound-milter: each behaviour through a miltertest script
+# against the real binary, with a private PostgreSQL behind it.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/milter.sh"
+
+rb_init
+milter_init
+pg_start
+milter_conf
+q "SELECT rebound.suppress('gone@good.example', 'userunknown')" >/dev/null
+
+"$T/bin/rebound-milter" -n -c "$T/etc/rebound.conf"
+ok $? "-n accepts the configuration"
+printf 'milter_failure_action = maybe\n' >"$T/etc/bad.conf"
+"$T/bin/rebound-milter" -n -c "$T/etc/bad.conf" 2>/dev/null
+ok $((! $?)) "-n refuses a bad configuration"
+
+milter_start
+wait_for 20 milter_logged "suppression list loaded: 1 entries"
+ok $? "suppression list loaded at start"
+
+# --- outbound: signed return path, tags, token header ----------------------
+mt_run outbound.lua SENDER=ann@$SENDER_DOMAIN RCPT=rcpt1@good.example QID=4A1B2C3D
+ok $? "outbound.lua: tag headers removed, token header added"
+line=$(grep '4A1B2C3D: from=' "$MILTER_LOG")
+like "$line" "return-path=<bounces\+[a-z2-7]{34}@$BOUNCE_DOMAIN> nrcpt=1 tags=2" \
+	"return path rewritten to a token at the bounce domain"
+token=$(printf '%s' "$line" | sed -E 's/.*return-path=<bounces\+([a-z2-7]{34})@.*/\1/')
+wait_for 10 sql_is "SELECT count(*) FROM rebound.messages WHERE token = '$token'" 1
+ok $? "message row stored under the full token"
+is "$(q "SELECT queue_id, message_id_header, envelope_sender, tags->>'campaign', tags->>'list',
+	(SELECT string_agg(address, ',') FROM rebound.recipients r WHERE r.message_id = m.id)
+	FROM rebound.messages m WHERE token = '$token'")" \
+	"4A1B2C3D|outbound.4A1B2C3D@client.example|ann@$SENDER_DOMAIN|spring|news|rcpt1@good.example" \
+	"message row: queue id, Message-ID, sender, tags, recipient"
+grep -q '4A1B2C3D: X-Rebound-Tag ignored: tag without' "$MILTER_LOG"
+ok $? "the malformed tag header is logged, not refused"
+
+mt_run untouched.lua SENDER=bob@other.example RCPT=rcpt2@good.example
+ok $? "untouched.lua: no header edits for another sender domain"
+ok "$(grep -c 'from=<bob@other.example>' "$MILTER_LOG")" "no return path for another sender domain"
+
+# --- suppression -------------------------------------------------------------
+mt_run suppressed.lua SENDER=ann@$SENDER_DOMAIN RCPT=Gone@Good.Example OTHER=fine@good.example \
+	QID=5B2C3D4E
+ok $? "suppressed.lua: suppressed recipient refused, the next one passes"
+wait_for 10 events_at_least 1 "recipient = 'gone@good.example'"
+is "$(q "SELECT kind, sync, source, rule, reason, status, reply_code, queue_id, diagnostic
+	FROM rebound.events WHERE recipient = 'gone@good.example'")" \
+	"rejected|t|milter|suppressed|suppressed|5.1.1|550|5B2C3D4E|<gone@good.example>: recipient suppressed (userunknown)" \
+	"suppression refusal recorded as a sync milter event"
+
+q "SELECT rebound.suppress('late@good.example', 'manual')" >/dev/null
+sleep 1
+mt_run suppressed.lua SENDER=ann@$SENDER_DOMAIN RCPT=late@good.example OTHER=fine@good.example QID=X
+ok $? "a suppression added while running applies at once (NOTIFY)"
+q "SELECT rebound.unsuppress('late@good.example')" >/dev/null
+sleep 1
+mt_run suppressed.lua SENDER=ann@$SENDER_DOMAIN RCPT=fine@good.example OTHER=late@good.example QID=X
+ok $((! $?)) "a removed suppression no longer refuses"
+
+# --- Postfix's own rejections (SMFIP_RCPT_REJ) -------------------------------
+mt_run rcptrej.lua SENDER=ann@$SENDER_DOMAIN RCPT=NoSuch@good.example QID=6C3D4E5F
+ok $? "rcptrej.lua: RCPT_REJ negotiated, rejected recipient continued"
+wait_for 10 events_at_least 1 "recipient = 'nosuch@good.example'"
+is "$(q "SELECT kind, sync, source, rule, reason, status, hard, queue_id, diagnostic
+	FROM rebound.events WHERE recipient = 'nosuch@good.example'")" \
+	"rejected|t|milter|postfix|userunknown|5.1.1|t|6C3D4E5F|Recipient address rejected: <NoSuch@good.example>: User unknown" \
+	"Postfix rejection recorded with status and text"
+
+# --- bounce domain -----------------------------------------------------------
+valid=$("$T/bin/mint-token" "$T/etc/token.key" 5)
+expired=$("$T/bin/mint-token" "$T/etc/token.key" -2)
+head -c 32 /dev/urandom | base64 >"$T/etc/other.key"
+chmod 600 "$T/etc/other.key"
+forged=$("$T/bin/mint-token" "$T/etc/other.key" 5)
+mt_run bounce.lua DOMAIN=$BOUNCE_DOMAIN VALID="$valid" EXPIRED="$expired" FORGED="$forged"
+ok $? "bounce.lua: forged, expired, malformed refused; valid and classic VERP pass"
+grep -q "reject to=<bounces+$forged@$BOUNCE_DOMAIN>: forged return path" "$MILTER_LOG" &&
+	grep -q "reject to=<bounces+$expired@$BOUNCE_DOMAIN>: expired return path" "$MILTER_LOG"
+ok $? "refusals logged with the verdict"
+
+# --- SIGHUP reload -------------------------------------------------------------
+milter_conf "sender_domains = $SENDER_DOMAIN, other.example"
+kill -HUP "$MILTER_PID"
+wait_for 10 milter_logged "configuration reloaded"
+ok $? "SIGHUP reloads the configuration"
+mt_run outbound.lua SENDER=carl@other.example RCPT=rcpt3@good.example QID=7D4E5F60
+ok $? "the reloaded sender_domains apply"
+kill -0 "$MILTER_PID"
+ok $? "still running after SIGHUP"
+
+# --- PostgreSQL down: spool, then replay ---------------------------------------
+pg_stop
+mt_run outbound.lua SENDER=dora@$SENDER_DOMAIN RCPT=rcpt4@good.example QID=8E5F6071
+ok $? "mail flows while PostgreSQL is down"
+wait_for 15 grep -qs 8E5F6071 "$MILTER_SPOOL"/*.spool
+ok $? "the record went to the spool"
+milter_stop
+ok $? "milter stops cleanly on SIGTERM"
+pg_resume
+milter_start
+wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = '8E5F6071'" 1
+ok $? "spooled record stored after a restart with the database back"
+spool_empty() { [ -z "$(ls "$MILTER_SPOOL")" ]; }
+wait_for 5 spool_empty
+ok $? "spool emptied"
+milter_stop
+milter_clean_stderr
+
+done_testing
