@@ -69,7 +69,7 @@ is "$(find "$R" -perm -o+w ! -type l | wc -l)" 0 "nothing world-writable"
 is "$(find "$R" \( -perm -u+s -o -perm -g+s \) | wc -l)" 0 "no setuid or setgid file"
 is "$(find "$R" ! -user root | wc -l)" 0 "everything owned by root"
 is "$(find "$R" -type f -perm /111 | sed "s|^$R||" | sort | paste -sd' ')" \
-	"/usr/bin/rebound /usr/lib/rebound/rebound-pipe" "only the programs are executable (0755)"
+	"/usr/bin/rebound /usr/lib/rebound/rebound-pipe /usr/sbin/rebound-milter" "only the programs are executable (0755)"
 is "$(find "$R" -type f ! -perm /111 ! -perm 644 | wc -l)" 0 "every other file 0644"
 is "$(find "$R" -path '*/etc*' | wc -l)" 0 "no configuration installed (rebound.conf is the administrator's, 0640 advised)"
 
