@@ -53,6 +53,21 @@ f=$(grep -l "pf2@client.example" "$T"/sink/* | head -1)
 like "$(grep -i '^X-Mail-Args:' "$f")" "bounces\+[a-z2-7]{34}@$BOUNCE_DOMAIN" \
 	"sendmail(1) submissions are signed too (non_smtpd_milters)"
 
+# --- remote 550 -> Postfix DSN -> rebound-pipe -> event linked by the token --------
+out=$(smtp ann@$SENDER_DOMAIN bob@bad.example --header "X-Rebound-Tag: campaign=pf550; list=news" \
+	--header "Message-ID: <pf550@client.example>")
+like "$out" "<- *250 2.0.0 Ok: queued" "message to a rejecting MX accepted"
+wait_for 30 events_at_least 1 "recipient = 'bob@bad.example' AND source = 'pipe'"
+ok $? "the DSN for the remote 550 was recorded by rebound-pipe"
+is "$(q "SELECT e.kind, e.sync, e.status, rc.address, m.tags->>'campaign', m.tags->>'list'
+	FROM rebound.events e JOIN rebound.messages m ON m.id = e.message_id
+	JOIN rebound.recipients rc ON rc.id = e.recipient_id
+	WHERE e.recipient = 'bob@bad.example' AND e.source = 'pipe'")" \
+	"rejected|t|5.1.1|bob@bad.example|pf550|news" \
+	"event linked to its message, recipient and tags through the signed return path"
+like "$(grep 'to=<bounces+' "$MILTER_LOG" | grep 'rcpt=<bob@bad.example>')" "token=valid" \
+	"rebound-pipe logged the token as valid"
+
 # --- suppressed recipient ------------------------------------------------------
 out=$(smtp ann@$SENDER_DOMAIN gone@good.example)
 like "$out" "<\*\* *550 5\.1\.1 <gone@good.example>: recipient suppressed \(userunknown\)" \
