@@ -1,14 +1,15 @@
 #!/bin/bash
 # demo.sh - rebound's main job on an embedded default: a private PostgreSQL
 # and a private Postfix under a temporary directory (loopback only, high
-# ports), smtp-sink as the remote MXs, a few messages sent with VERP, and
-# what rebound made of them printed at the end: the events recorded in
+# ports), smtp-sink as the remote MXs, rebound-milter signing the return
+# path of outbound mail and refusing a suppressed recipient, a few messages
+# sent, and what rebound made of them printed at the end: the events recorded in
 # PostgreSQL, the live notifications a listener received, the suppression
 # list and the statistics.  It stops what it started and leaves nothing
 # behind (KEEP=1 keeps the directory).
 set -u
 . "$(dirname "$0")/harness.sh"
-RP=bounces@$BOUNCE_DOMAIN
+SENDER=news@example.com
 
 say() {
 	if [ -t 1 ]; then printf '\033[1m==> %s\033[0m\n' "$*"; else printf '==> %s\n' "$*"; fi
@@ -20,14 +21,30 @@ pg_listening() {
 		WHERE application_name = 'rebound' AND query LIKE 'LISTEN%'")" -ge 1 ]
 }
 
-say "starting a private PostgreSQL cluster and Postfix instance"
+say "starting a private PostgreSQL cluster, rebound-milter and a Postfix instance"
 rb_init
+[ -x "$REPO/milter/rebound-milter" ] || rb_die "milter/rebound-milter not built (run 'make')"
+cp "$REPO/milter/rebound-milter" "$T/bin/"
+head -c 32 /dev/urandom | base64 >"$T/etc/token.key"
+chown nobody "$T/etc/token.key"
+chmod 600 "$T/etc/token.key"
 pg_start
-rb_write_conf
-DELAY_WARNING_TIME=3s QUEUE_LIFETIME=12s postfix_start
+rb_write_conf "milter_socket = inet:$P_MILTER@127.0.0.1" "milter_user = nobody" \
+	"milter_spool_directory = $T/milter-spool" "sender_domains = example.com" \
+	"token_key_file = $T/etc/token.key"
+say "an operator suppresses an address before the campaign (rebound suppress add)"
+rebound_run suppress add --reason unsubscribed --note "asked by phone" erin@good.example
+"$T/bin/rebound-milter" -f -c "$T/etc/rebound.conf" 2>>"$T/log/milter.stderr" &
+RB_PIDS="$RB_PIDS $!"
+wait_for 20 port_listening "$P_MILTER" || rb_die "rebound-milter did not start: $(tail -3 "$T/log/milter.stderr")"
+wait_for 10 grep -q "suppression list loaded" "$T/log/rebound.log"
+DELAY_WARNING_TIME=3s QUEUE_LIFETIME=12s POSTFIX_EXTRA="smtpd_milters = inet:127.0.0.1:$P_MILTER
+non_smtpd_milters = inet:127.0.0.1:$P_MILTER
+milter_default_action = accept" postfix_start
 cat <<EOT
     work directory  $T
     Postfix         127.0.0.1:$P_SMTP, myhostname $MTA_NAME
+    rebound-milter  127.0.0.1:$P_MILTER (smtpd_milters and non_smtpd_milters), signs mail from example.com
     remote MXs      good.example  (smtp-sink, accepts everything)   127.0.0.1:$P_GOOD
                     bad.example   (smtp-sink, 550 5.1.1 at RCPT)     127.0.0.1:$P_BAD
                     slow.example  (smtp-sink, 450 4.2.0 at RCPT)     127.0.0.1:$P_SLOW
@@ -39,13 +56,26 @@ rebound_run events --follow >"$T/live-events.txt" 2>/dev/null &
 RB_PIDS="$RB_PIDS $!"
 wait_for 10 pg_listening || echo "    (the listener is not ready; continuing)"
 
-say "sending mail through Postfix with VERP return paths ($RP)"
-send_verp "$RP" alice@good.example
-send_verp "$RP" bob@bad.example
-send_verp "$RP" carol@slow.example
-printf 'Subject: team news\n\nhello\n' |
-	sendmail -C "$T/etc" -f "$RP" ann@bad.example ben@bad.example
+say "sending a campaign from $SENDER through Postfix (tagged with X-Rebound-Tag)"
+send_tagged() {
+	printf 'Subject: spring news\nX-Rebound-Tag: campaign=spring; list=news\n\nhello\n' |
+		sendmail -C "$T/etc" -f "$SENDER" "$@"
+}
+send_tagged alice@good.example
+send_tagged bob@bad.example
+send_tagged carol@slow.example
+send_tagged ann@bad.example ben@bad.example
 echo "    alice@good.example, bob@bad.example, carol@slow.example, ann+ben@bad.example"
+
+say "the remote MX sees a signed return path instead of $SENDER"
+sunk() { grep -lqs alice@good.example "$T"/sink/* 2>/dev/null; }
+wait_for 20 sunk
+grep -ih '^X-Mail-Args:' "$T"/sink/* 2>/dev/null | head -1 | sed 's/^/    /'
+
+say "an SMTP client sends to the suppressed erin@good.example: refused at RCPT"
+swaks -s "127.0.0.1:$P_SMTP" --helo app.example.com --from "$SENDER" \
+	--to erin@good.example 2>&1 | grep -E '^ *(~>|<~|->|<-|\*\*|<\*\*) *(RCPT|[0-9]{3})' |
+	grep -E 'RCPT|550' | sed 's/^/    /'
 
 say "a remote MX that accepted mail for dora@remote.example now sends its NDR"
 swaks -s "127.0.0.1:$P_SMTP" --helo mx.remote.example --from '<>' \
@@ -54,27 +84,26 @@ swaks -s "127.0.0.1:$P_SMTP" --helo mx.remote.example --from '<>' \
 
 say "waiting for the bounces (the greylisted mail expires after 12 seconds)"
 done_yet() {
-	[ "$(count "kind = 'expired'")" -ge 1 ] && [ "$(count "true")" -ge 6 ] && queue_empty
+	[ "$(count "kind = 'expired'")" -ge 1 ] && [ "$(count "true")" -ge 7 ] && queue_empty
 }
 wait_for 50 done_yet || echo "    (timed out; showing what arrived)"
 
 say "events recorded in PostgreSQL (rebound.events)"
 psql -X -P footer=off -c "
-SELECT kind,
-       CASE WHEN sync THEN 'sync' ELSE 'async' END AS mode,
-       recipient, status, reply_code AS reply, reason, category,
-       CASE WHEN hard THEN 'hard' ELSE 'soft' END AS hard_soft,
-       left(diagnostic, 44) AS diagnostic
-  FROM rebound.events ORDER BY id"
+SELECT e.kind,
+       CASE WHEN e.sync THEN 'sync' ELSE 'async' END AS mode, e.source,
+       e.recipient, e.status, e.reply_code AS reply, e.reason,
+       CASE WHEN e.hard THEN 'hard' ELSE 'soft' END AS hard_soft,
+       m.tags->>'campaign' AS campaign, left(m.token, 10) AS token,
+       left(e.diagnostic, 36) AS diagnostic
+  FROM rebound.events e LEFT JOIN rebound.messages m ON m.id = e.message_id
+ ORDER BY e.id"
 
-say "the log lines rebound-pipe wrote (syslog facility mail, here a file)"
+say "the log lines rebound-milter and rebound-pipe wrote (syslog facility mail, here a file)"
 sed -e 's/^[^ ]* //' -e 's/, size=[0-9]*//' "$T/log/rebound.log" | cut -c1-150
 
 say "what the listener printed as each event was committed"
 cut -c1-150 "$T/live-events.txt"
-
-say "an operator suppresses an address by hand (rebound suppress add)"
-rebound_run suppress add --reason unsubscribed --note "asked by phone" erin@good.example
 
 say "the suppression list (rebound suppress list): hard failures at once, soft ones counted"
 rebound_run suppress list
