@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="
-gcc make pkg-config perl python3 util-linux procps
+gcc make pkg-config perl python3 util-linux procps time bc
 libgmime-3.0-dev libpq-dev libpcre2-dev libmilter-dev libglib2.0-dev
 postgresql postgresql-15-pgtap postfix swaks
 mandoc miltertest libsisimai-perl
