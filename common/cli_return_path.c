@@ -61,7 +61,8 @@ cli_return_path_check(struct cli *cli, int argc, char **argv)
 		if (rp.recipient != NULL)
 			fprintf(cli->out, " recipient=%s", rp.recipient);
 		fputc('\n', cli->out);
-		if (rp.verdict == RP_TOKEN_FORGED || rp.verdict == RP_TOKEN_EXPIRED)
+		if (rp.verdict == RP_TOKEN_FORGED || rp.verdict == RP_TOKEN_EXPIRED ||
+		    rp.verdict == RP_TOKEN_MALFORMED)
 			invalid = 1;
 		return_path_release(&rp);
 	}

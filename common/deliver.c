@@ -151,31 +151,29 @@ deliver_store(const struct cfg *cfg, const struct store_bounce *sb, const struct
 
 /*
  * deliver_return_path - the VERP recipient and verified token of the
- * bounce's address.  Keys are read only when the address holds something
- * token-shaped, so plain VERP costs nothing.  -1 when the configured keys
- * cannot be read: a configuration error, which defers rather than storing
- * events that should have been linked.
+ * bounce's address.  Keys are read only when the address holds a token,
+ * so plain VERP costs nothing.  -1 when the configured keys cannot be
+ * read: a configuration error, which defers rather than storing events
+ * that should have been linked.
  */
 static int
 deliver_return_path(const struct cfg *cfg, const char *address, struct return_path *rp,
 		    char **error_r)
 {
 	struct token_keys *keys = NULL;
-	struct verp_addr va = { 0 };
-	const char *verp_error = NULL;
-	bool shaped = false;
+	unsigned today = token_day(time(NULL));
 
-	if (cfg->token_key_file[0] != '\0' &&
-	    verp_parse(address, cfg->verp_delimiters, &va, &verp_error) == 0) {
-		shaped = return_path_is_token_shaped(va.extension, cfg->verp_delimiters);
-		verp_addr_release(&va);
-	}
-	if (shaped && token_keys_load(cfg->token_key_file, cfg->token_previous_key_file, &keys,
-				      error_r) < 0)
-		return -1;
-	if (return_path_inspect(address, cfg->verp_delimiters, keys, token_day(time(NULL)),
-				rp) < 0)
+	if (return_path_inspect(address, cfg->verp_delimiters, NULL, today, rp) < 0) {
 		memset(rp, 0, sizeof(*rp));
+		return 0;
+	}
+	if (rp->verdict != RP_TOKEN_UNVERIFIED || cfg->token_key_file[0] == '\0')
+		return 0;
+	return_path_release(rp);
+	if (token_keys_load(cfg->token_key_file, cfg->token_previous_key_file, &keys,
+			    error_r) < 0)
+		return -1;
+	(void)return_path_inspect(address, cfg->verp_delimiters, keys, today, rp);
 	token_keys_free(&keys);
 	return 0;
 }

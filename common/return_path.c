@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* return_path - VERP recipient and signed token of a bounce's address. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +24,6 @@ return_path_token_len(const char *extension, const char *delims)
 		if (!isalnum((unsigned char)extension[i]))
 			return 0;
 	return len;
-}
-
-bool
-return_path_is_token_shaped(const char *extension, const char *delims)
-{
-	return extension != NULL && return_path_token_len(extension, delims) > 0;
 }
 
 int
@@ -66,8 +61,10 @@ return_path_inspect(const char *address, const char *delims, const struct token_
 			rp->verdict = RP_TOKEN_EXPIRED;
 			break;
 		case TOKEN_FORGED:
-		case TOKEN_MALFORMED:
 			rp->verdict = RP_TOKEN_FORGED;
+			break;
+		case TOKEN_MALFORMED:
+			rp->verdict = RP_TOKEN_MALFORMED;
 			break;
 		}
 	}
@@ -83,7 +80,8 @@ return_path_inspect(const char *address, const char *delims, const struct token_
 const char *
 return_path_token_name(enum return_path_token verdict)
 {
-	static const char *const names[] = { "none", "unverified", "valid", "expired", "forged" };
+	static const char *const names[] = { "none", "unverified", "valid", "expired", "forged",
+					     "malformed" };
 
 	return (unsigned)verdict < sizeof(names) / sizeof(names[0]) ? names[verdict] : "none";
 }

@@ -25,6 +25,7 @@ enum return_path_token {
 	RP_TOKEN_VALID,
 	RP_TOKEN_EXPIRED,		/* signed by us, past its last day */
 	RP_TOKEN_FORGED,		/* token-shaped, not signed by us */
+	RP_TOKEN_MALFORMED,		/* token-shaped, but not a token at all */
 };
 
 struct return_path {
@@ -43,11 +44,11 @@ struct return_path {
 int return_path_inspect(const char *address, const char *delims,
 			const struct token_keys *keys, unsigned today, struct return_path *rp);
 
-/* return_path_token_name - "none", "unverified", "valid", "expired", "forged" */
+/*
+ * return_path_token_name - "none", "unverified", "valid", "expired",
+ * "forged" or "malformed"
+ */
 const char *return_path_token_name(enum return_path_token verdict);
-
-/* return_path_is_token_shaped - whether the extension could hold a token */
-bool return_path_is_token_shaped(const char *extension, const char *delims);
 
 void return_path_release(struct return_path *rp);
 

@@ -28,6 +28,7 @@
 #include "milter.h"
 #include "msg.h"
 #include "mtags.h"
+#include "return_path.h"
 #include "status.h"
 #include "taxonomy.h"
 #include "xalloc.h"
@@ -274,34 +275,43 @@ rcpt_postfix_rejected(SMFICTX *ctx, struct mconn *c, const char *rcpt)
 
 /*
  * rcpt_bounce - a recipient at one of the bounce domains.  Only
- * <prefix><delimiter><something> is ours; a token there must verify, and
- * classic VERP (an '=' in the extension) passes when allowed.
+ * <prefix><delimiter><something> is ours.  Its extension is judged as
+ * rebound-pipe judges it (return_path.c): a token, alone or followed by an
+ * XVERP recipient, must verify; classic VERP passes when allowed.
  */
 static sfsistat
 rcpt_bounce(SMFICTX *ctx, struct mconn *c, const char *rcpt)
 {
 	const struct cfg *cfg = c->snap->cfg;
 	size_t plen = strlen(cfg->return_path_prefix);
-	const char *at = strrchr(rcpt, '@'), *ext = rcpt + plen + 1;
-	struct token_info info;
-	enum token_verdict v;
+	const char *at = strrchr(rcpt, '@');
+	struct return_path rp = { 0 };
+	enum return_path_token v = RP_TOKEN_MALFORMED;
+	bool classic = false;
 	char text[LIMIT_ADDRESS_LEN + 64];
 
 	if (c->snap->keys == NULL || (size_t)(at - rcpt) <= plen + 1 ||
 	    strncmp(rcpt, cfg->return_path_prefix, plen) != 0 ||
 	    rcpt[plen] != cfg->verp_delimiters[0])
 		return SMFIS_CONTINUE;
-	if (cfg->bounce_classic_verp && memchr(ext, cfg->verp_delimiters[1], (size_t)(at - ext)))
+	if (return_path_inspect(rcpt, cfg->verp_delimiters, c->snap->keys, token_day(time(NULL)),
+				&rp) == 0) {
+		v = rp.verdict;
+		classic = v == RP_TOKEN_NONE && rp.recipient != NULL;
+		return_path_release(&rp);
+	}
+	if (classic && cfg->bounce_classic_verp)
 		return SMFIS_CONTINUE;
-	v = token_decode(c->snap->keys, ext, (size_t)(at - ext), token_day(time(NULL)), &info);
-	if (v == TOKEN_VALID) {
+	if (v == RP_TOKEN_VALID) {
 		c->bounce_valid = true;
 		msg_info("%s: valid return path to=<%s>", mconn_qid(ctx, c), rcpt);
 		return SMFIS_CONTINUE;
 	}
+	if (v == RP_TOKEN_NONE)
+		v = RP_TOKEN_MALFORMED;
 	msg_info("%s: reject to=<%s>: %s return path", mconn_qid(ctx, c), rcpt,
-		 token_verdict_name(v));
-	snprintf(text, sizeof(text), "<%s>: %s return path", rcpt, token_verdict_name(v));
+		 return_path_token_name(v));
+	snprintf(text, sizeof(text), "<%s>: %s return path", rcpt, return_path_token_name(v));
 	for (char *p = text; *p != '\0'; p++)
 		if (*p == '%')
 			*p = '?';

@@ -17,6 +17,11 @@ end
 rcpt("bounces+" .. FORGED, SMFIR_REPLYCODE, "forged token accepted")
 rcpt("bounces+" .. EXPIRED, SMFIR_REPLYCODE, "expired token accepted")
 rcpt("bounces+notatoken", SMFIR_REPLYCODE, "malformed token accepted")
+-- An XVERP recipient after a forged token does not make it classic VERP.
+rcpt("bounces+" .. FORGED .. "+bob=good.example", SMFIR_REPLYCODE,
+	"forged token followed by an XVERP recipient accepted")
+rcpt("bounces+" .. VALID .. "+bob=good.example", SMFIR_CONTINUE,
+	"valid token followed by an XVERP recipient refused")
 rcpt("bounces+alice=good.example", SMFIR_CONTINUE, "classic VERP refused")
 rcpt("postmaster", SMFIR_CONTINUE, "postmaster at the bounce domain refused")
 rcpt("bounces+" .. VALID, SMFIR_CONTINUE, "valid token refused")

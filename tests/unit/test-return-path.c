@@ -62,6 +62,13 @@ main(void)
 	tap_is_str(return_path_token_name(rp.verdict), "none", "token-length user is VERP");
 	return_path_release(&rp);
 
+	/* Token-shaped (34 alphanumerics) but not base32 and no version: malformed. */
+	return_path_inspect("bounces+0000000000000000000000000000000000@b.test", "+=", keys, 1,
+			    &rp);
+	tap_is_str(return_path_token_name(rp.verdict), "malformed", "token-shaped garbage");
+	tap_ok(rp.token == NULL, "malformed links nothing");
+	return_path_release(&rp);
+
 	tap_is_int(return_path_inspect("not an address", "+=", keys, 1, &rp), -1,
 		   "garbage is refused");
 	token_keys_free(&keys);
