@@ -13,6 +13,7 @@
  * file twice after a crash harmless.
  */
 #include <errno.h>
+#include <glib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -146,9 +147,22 @@ writer_connect(void)
 }
 
 /*
- * writer_store - insert rec; a failure on a healthy connection means the
- * record itself is bad, and keeping it would block the spool for ever, so
- * it is logged and dropped.  Returns -1 only when the database went away.
+ * writer_bad_record - whether the failed statement's SQLSTATE blames the
+ * record itself (class 22, data exception; class 23, integrity constraint
+ * violation).  Anything else, a timeout, a lock, a full disk, a missing
+ * table, may pass, so the record must wait in the spool.
+ */
+static bool
+writer_bad_record(const char *sqlstate)
+{
+	return strncmp(sqlstate, "22", 2) == 0 || strncmp(sqlstate, "23", 2) == 0;
+}
+
+/*
+ * writer_store - insert rec.  A record that PostgreSQL refuses as data
+ * would block the spool for ever, so it is logged and dropped.  Returns
+ * -1 when the record must be spooled: the database went away or failed
+ * for a reason that may pass.
  */
 static int
 writer_store(const struct mrec *rec)
@@ -157,12 +171,13 @@ writer_store(const struct mrec *rec)
 
 	if (writer_insert(w.db, rec, &error) == 0)
 		return 0;
-	if (db_connection_ok(w.db)) {
+	if (db_connection_ok(w.db) && writer_bad_record(db_sqlstate(w.db))) {
 		msg_error("record dropped: %s", error);
 		free(error);
 		return 0;
 	}
-	msg_warn("database lost, spooling records: %s", error);
+	msg_warn("database %s, spooling records: %s",
+		 db_connection_ok(w.db) ? "failed" : "lost", error);
 	free(error);
 	writer_disconnect();
 	return -1;
@@ -221,6 +236,47 @@ writer_handle(struct mrec *rec)
 	(void)writer_spool(rec);
 }
 
+/*
+ * writer_store_batch - store batch[0..n) in one transaction.  Returns 0
+ * when it committed.  Otherwise the transaction is gone as a whole, and
+ * the caller stores the records one by one: that spools them if the
+ * database went away, and drops only the bad one if a record was bad.
+ */
+static int
+writer_store_batch(struct mrec *const *batch, size_t n)
+{
+	char *error = NULL;
+	size_t i = 0;
+
+	if (db_exec(w.db, "BEGIN", &error) == 0) {
+		while (i < n && writer_insert(w.db, batch[i], &error) == 0)
+			i++;
+		if (i == n && db_commit(w.db, &error) == 0)
+			return 0;
+	}
+	free(error);
+	if (db_connection_ok(w.db))
+		db_rollback(w.db);
+	return -1;
+}
+
+/* writer_drain - store what was taken off the queue, and free it */
+static void
+writer_drain(struct mrec **batch, size_t n)
+{
+	bool stored;
+
+	writer_connect();
+	writer_replay();
+	stored = n > 1 && w.db != NULL && !spool_pending(w.spool) &&
+		 writer_store_batch(batch, n) == 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!stored)
+			writer_handle(batch[i]);
+		mrec_free(&batch[i]);
+	}
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -247,14 +303,7 @@ writer_main(void *arg)
 		stop = w.stop && w.count == 0;
 		pthread_mutex_unlock(&w.lock);
 
-		for (size_t i = 0; i < n; i++) {
-			writer_handle(batch[i]);
-			mrec_free(&batch[i]);
-		}
-		if (n == 0) {
-			writer_connect();
-			writer_replay();
-		}
+		writer_drain(batch, n);
 		if (stop)
 			break;
 	}
@@ -290,10 +339,32 @@ writer_start(const struct writer_params *params, char **error_r)
 	return 0;
 }
 
+/*
+ * writer_make_valid - PostgreSQL refuses text that is not UTF-8, and the
+ * addresses and headers of a message are a stranger's bytes: repair them
+ * here, once, so that neither the database nor the spool sees them raw.
+ */
+static void
+writer_make_valid(struct mrec *rec)
+{
+	for (size_t i = 0; i < rec->n; i++) {
+		char *valid;
+
+		if (rec->f[i] == NULL || g_utf8_validate(rec->f[i], -1, NULL))
+			continue;
+		valid = g_utf8_make_valid(rec->f[i], -1);
+		free(rec->f[i]);
+		rec->f[i] = xstrdup(valid);
+		g_free(valid);
+	}
+}
+
 int
 writer_submit(struct mrec *rec)
 {
 	bool queued = false;
+
+	writer_make_valid(rec);
 
 	pthread_mutex_lock(&w.lock);
 	if (w.count < w.cap && !w.stop) {

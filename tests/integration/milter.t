@@ -38,6 +38,13 @@ is "$(q "SELECT queue_id, message_id_header, envelope_sender, tags->>'campaign',
 grep -q '4A1B2C3D: X-Rebound-Tag ignored: tag without' "$MILTER_LOG"
 ok $? "the malformed tag header is logged, not refused"
 
+# A recipient in Latin-1, not UTF-8: PostgreSQL would refuse the raw bytes,
+# so the milter repairs them and the record is stored, not dropped.
+mt_run outbound.lua SENDER=ann@$SENDER_DOMAIN RCPT=$'caf\xe9@good.example' QID=4A1B2C3E
+ok $? "outbound.lua: a recipient that is not UTF-8"
+wait_for 10 sql_is "SELECT count(*) FROM rebound.recipients WHERE address = U&'caf\\FFFD@good.example'" 1
+ok $? "its bytes are repaired to UTF-8 and the recipient stored"
+
 mt_run untouched.lua SENDER=bob@other.example RCPT=rcpt2@good.example
 ok $? "untouched.lua: no header edits for another sender domain"
 ok "$(grep -c 'from=<bob@other.example>' "$MILTER_LOG")" "no return path for another sender domain"
