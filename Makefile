@@ -5,6 +5,7 @@
 #   make check              install dependencies, build, run every test tier
 #   make accuracy           score --classify on the labelled corpus (CORPUS=)
 #   make bench              batch and per-message speed against Sisimai
+#   make soak               load and soak tests of rebound-pipe and rebound-milter
 #   make demo               run the main job on an embedded default
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 
@@ -268,11 +269,19 @@ bench-milter: deps test-binaries
 
 .PHONY: accuracy bench bench-milter soak
 
-# Load and soak test of the pipe path (tests/soak-pipe.sh): SOAK_N bounces
-# through Postfix, rebound-pipe and PostgreSQL with a restart half way.
-SOAK_N ?= 10000
-soak: pipe/rebound-pipe
-	SOAK_N=$(SOAK_N) CORPUS=$(CORPUS) tests/soak-pipe.sh
+# Load and soak tests, not part of make check; each prints its figures.
+#   tests/soak-pipe.sh     SOAK_N bounces through Postfix, rebound-pipe and
+#                          PostgreSQL with a restart half way
+#   tests/soak-milter.sh   SOAK_MILTER_N messages through Postfix with
+#                          rebound-milter to smtp-sink, PostgreSQL stopped
+#                          for a while half way
+# Both run, the pipe first; make soak fails if either does.
+SOAK_N        ?= 10000
+SOAK_MILTER_N ?= 10000
+soak: deps $(PROGRAMS) $(TEST_TOOLS)
+	SOAK_N=$(SOAK_N) CORPUS=$(CORPUS) tests/soak-pipe.sh; pipe=$$?; \
+	SOAK_MILTER_N=$(SOAK_MILTER_N) tests/soak-milter.sh; milter=$$?; \
+	test $$pipe -eq 0 && test $$milter -eq 0
 
 # --- fuzzing with libFuzzer (clang, Debian's libclang-rt-14-dev) ----------
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="mime cfg"]
