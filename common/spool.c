@@ -328,6 +328,31 @@ out:
 	return ret;
 }
 
+int
+spool_probe(struct spool *spool, char **error_r)
+{
+	char *path;
+	int fd, ret = -1;
+
+	*error_r = NULL;
+	if (asprintf(&path, "%s/probe.tmp", spool->dir) < 0)
+		return -1;
+	pthread_mutex_lock(&spool->lock);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || spool_write_all(fd, "\n", 1) < 0 || fdatasync(fd) < 0) {
+		if (asprintf(error_r, "%s: %s", path, strerror(errno)) < 0)
+			*error_r = NULL;
+	} else {
+		ret = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(path);
+	pthread_mutex_unlock(&spool->lock);
+	free(path);
+	return ret;
+}
+
 bool
 spool_pending(struct spool *spool)
 {

@@ -54,6 +54,12 @@ void spool_free(struct spool **spoolp);
 /* spool_append - store rec durably; -1 and *error_r on error */
 int spool_append(struct spool *spool, const struct mrec *rec, char **error_r);
 
+/*
+ * spool_probe - whether a record could be written now: a scratch file in
+ * the directory is written, synced and removed.  -1 and *error_r if not.
+ */
+int spool_probe(struct spool *spool, char **error_r);
+
 /* spool_pending - whether any records are waiting */
 bool spool_pending(struct spool *spool);
 

@@ -68,7 +68,11 @@ int writer_start(const struct writer_params *params, char **error_r);
  */
 int writer_submit(struct mrec *rec);
 
-/* writer_healthy - false after a spool write failed, until one succeeds */
+/*
+ * writer_healthy - false after a spool write failed, until a record is
+ * stored or spooled again or the spool proves writable (checked about
+ * once a second)
+ */
 bool writer_healthy(void);
 
 /* writer_stop - store or spool what is queued and stop the thread */

@@ -169,8 +169,10 @@ writer_store(const struct mrec *rec)
 {
 	char *error = NULL;
 
-	if (writer_insert(w.db, rec, &error) == 0)
+	if (writer_insert(w.db, rec, &error) == 0) {
+		atomic_store(&w.unhealthy, false);
 		return 0;
+	}
 	if (db_connection_ok(w.db) && writer_bad_record(db_sqlstate(w.db))) {
 		msg_error("record dropped: %s", error);
 		free(error);
@@ -251,13 +253,35 @@ writer_store_batch(struct mrec *const *batch, size_t n)
 	if (db_exec(w.db, "BEGIN", &error) == 0) {
 		while (i < n && writer_insert(w.db, batch[i], &error) == 0)
 			i++;
-		if (i == n && db_commit(w.db, &error) == 0)
+		if (i == n && db_commit(w.db, &error) == 0) {
+			atomic_store(&w.unhealthy, false);
 			return 0;
+		}
 	}
 	free(error);
 	if (db_connection_ok(w.db))
 		db_rollback(w.db);
 	return -1;
+}
+
+/*
+ * writer_recover - after a failed spool write, the callbacks refuse to
+ * sign mail whose record could be lost, so no record may come to prove the
+ * spool works again; find out here instead, about once a second.
+ */
+static void
+writer_recover(void)
+{
+	char *error;
+
+	if (!atomic_load(&w.unhealthy))
+		return;
+	if (spool_probe(w.spool, &error) < 0) {
+		free(error);
+		return;
+	}
+	atomic_store(&w.unhealthy, false);
+	msg_info("spool writable again");
 }
 
 /* writer_drain - store what was taken off the queue, and free it */
@@ -266,6 +290,7 @@ writer_drain(struct mrec **batch, size_t n)
 {
 	bool stored;
 
+	writer_recover();
 	writer_connect();
 	writer_replay();
 	stored = n > 1 && w.db != NULL && !spool_pending(w.spool) &&

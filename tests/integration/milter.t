@@ -114,6 +114,30 @@ ok $? "spooled record stored after a restart with the database back"
 spool_empty() { [ -z "$(ls "$MILTER_SPOOL")" ]; }
 wait_for 5 spool_empty
 ok $? "spool emptied"
+
+# --- neither the database nor the spool: milter_failure_action ----------------
+# With PostgreSQL down and the spool not writable, a record cannot be kept.
+# The record of the message in flight is lost (and logged); later messages
+# pass unchanged (the default policy, accept) rather than signed with a
+# token nobody recorded.  Once the spool works again, signing resumes at
+# once, without a restart and without waiting for the database.
+pg_stop
+chmod 500 "$MILTER_SPOOL"
+mt_run outbound.lua SENDER=erin@$SENDER_DOMAIN RCPT=rcpt5@good.example QID=9A6B7C8D
+wait_for 15 milter_logged "spool write failed, record lost"
+ok $? "a record that can be neither stored nor spooled is logged as lost"
+mt_run untouched.lua SENDER=erin@$SENDER_DOMAIN RCPT=rcpt6@good.example
+ok $? "the next message passes unchanged (milter_failure_action = accept)"
+grep -q "the spool is not writable; accepting unchanged" "$MILTER_LOG"
+ok $? "and the policy is logged"
+chmod 700 "$MILTER_SPOOL"
+wait_for 15 milter_logged "spool writable again"
+ok $? "the writer notices the spool is writable again"
+mt_run outbound.lua SENDER=erin@$SENDER_DOMAIN RCPT=rcpt7@good.example QID=AB7C8D9E
+ok $? "outbound.lua: the next message is signed again"
+pg_resume
+wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = 'AB7C8D9E'" 1
+ok $? "and its record reaches the database"
 milter_stop
 milter_clean_stderr
 
