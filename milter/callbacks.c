@@ -207,6 +207,31 @@ record_event(struct mconn *c, const char *rcpt, const char *status, const char *
 	return writer_submit(rec);
 }
 
+/*
+ * negotiate_macros - ask for the macros used here and no others: Postfix
+ * formats, and libmilter parses, every macro it sends.  The queue id comes
+ * with MAIL, RCPT and EOM; RCPT also needs what Postfix says of a
+ * recipient it refused.  (Postfix takes an empty list as "the default", so
+ * the stages we skip cannot be silenced this way.)  An MTA that cannot
+ * take the lists sends its defaults, which is only slower.
+ */
+static void
+negotiate_macros(SMFICTX *ctx)
+{
+	static const struct {
+		int stage;
+		const char *macros;
+	} wanted[] = {
+		{ SMFIM_ENVFROM, "i" },
+		{ SMFIM_ENVRCPT, "i {rcpt_mailer} {rcpt_host} {rcpt_addr}" },
+		{ SMFIM_EOM, "i" },
+	};
+
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		if (smfi_setsymlist(ctx, wanted[i].stage, UNCONST(wanted[i].macros)) != MI_SUCCESS)
+			msg_warn("cannot ask for the macros of milter stage %d", wanted[i].stage);
+}
+
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
@@ -232,10 +257,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	if ((c = mconn_get(ctx)) == NULL)
 		return SMFIS_REJECT;
 	c->noreply = f1 & noreply;
-	*pf0 = want;
+	*pf0 = want | (f0 & SMFIF_SETSYMLIST);
 	*pf1 = (f1 & skip) | (f1 & SMFIP_RCPT_REJ) | c->noreply;
 	if (!(f1 & SMFIP_RCPT_REJ))
 		msg_warn("the MTA does not offer rejected recipients; they are not recorded");
+	if (f0 & SMFIF_SETSYMLIST)
+		negotiate_macros(ctx);
 	*pf2 = 0;
 	*pf3 = 0;
 	return SMFIS_CONTINUE;
