@@ -193,7 +193,11 @@ $(FAULT_BIN): pipe/main.o $(FAULT_OBJ) $(LIBCOMMON)
 -include $(wildcard build/fault/*.d)
 
 # Helpers the integration tests run (not installed).
-TEST_TOOLS = tests/tools/mint-token
+TEST_TOOLS = tests/tools/mint-token tests/tools/null-milter
+
+tests/tools/null-milter: tests/tools/null-milter.o
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< -lmilter -lpthread
 
 tests/tools/%: tests/tools/%.o $(LIBCOMMON)
 	$(quiet) "  LINK    $@"

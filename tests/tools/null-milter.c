@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * null-milter - a milter that does nothing, for tests/bench-milter.sh.
+ *
+ * It negotiates the protocol rebound-milter does (the same stages, the
+ * same replies skipped) and answers every stage with "continue", without
+ * looking at anything.  What Postfix loses with it is what any milter in
+ * that place costs, the floor under rebound-milter's own figure.
+ *
+ *	null-milter inet:port@host
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#define UNCONST(s) ((char *)(uintptr_t)(s))
+
+static sfsistat
+null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+	       unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+	       unsigned long *pf3)
+{
+	unsigned long steps = SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
+			      SMFIP_NODATA | SMFIP_RCPT_REJ | SMFIP_NR_MAIL | SMFIP_NR_HDR |
+			      SMFIP_NR_EOH;
+
+	(void)ctx, (void)f0, (void)f2, (void)f3;
+	*pf0 = 0;
+	*pf1 = f1 & steps;
+	*pf2 = 0;
+	*pf3 = 0;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+null_noreply(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+null_noreply_args(SMFICTX *ctx, char **argv)
+{
+	(void)ctx, (void)argv;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+null_continue_args(SMFICTX *ctx, char **argv)
+{
+	(void)ctx, (void)argv;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+null_header(SMFICTX *ctx, char *name, char *value)
+{
+	(void)ctx, (void)name, (void)value;
+	return SMFIS_NOREPLY;
+}
+
+static sfsistat
+null_continue(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
+}
+
+/* set_nodelay - as rebound-milter does: TCP_NODELAY on the listener */
+static void
+set_nodelay(void)
+{
+	for (int fd = 3; fd < 64; fd++) {
+		int listening = 0, one = 1;
+		socklen_t len = sizeof(listening);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct smfiDesc desc = {
+		.xxfi_name = UNCONST("null-milter"),
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_envfrom = null_noreply_args,
+		.xxfi_envrcpt = null_continue_args,
+		.xxfi_header = null_header,
+		.xxfi_eoh = null_noreply,
+		.xxfi_eom = null_continue,
+		.xxfi_negotiate = null_negotiate,
+	};
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: null-milter socket\n");
+		return 2;
+	}
+	if (smfi_setconn(argv[1]) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
+	    smfi_opensocket(1) != MI_SUCCESS) {
+		fprintf(stderr, "null-milter: cannot listen on %s\n", argv[1]);
+		return 1;
+	}
+	set_nodelay();
+	return smfi_main() == MI_SUCCESS ? 0 : 1;
+}
