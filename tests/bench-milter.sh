@@ -6,9 +6,11 @@
 #                SESSIONS parallel sessions, until the queue is empty;
 #                without any milter, then with rebound-milter in outbound
 #                mode (smtpd_milters), same Postfix, same run, ROUNDS
-#                times alternating; medians compared.  A third batch goes
+#                times alternating; medians compared.  Two more batches go
 #                through tests/tools/null-milter, which speaks the same
-#                protocol and does nothing: the floor for any milter.  Each run also shows
+#                protocol and does nothing (the floor for any milter), and
+#                which changes only the envelope sender (the floor for a
+#                milter that rewrites the return path).  Each run also shows
 #                the CPU time per message of Postfix, the milter and
 #                PostgreSQL, which load on the machine disturbs less than
 #                the wall clock.  THROUGHPUT_ONLY=1 stops there.
@@ -71,34 +73,47 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 rate() { echo "$MESSAGES / $1" | bc -l; }
 milter_start
 need_tool "$REPO/tests/tools/null-milter"
-P_NULL=$P_SPARE
+P_NULL=$P_SPARE P_NULLFROM=$P_EXTRA
 "$REPO/tests/tools/null-milter" "inet:$P_NULL@127.0.0.1" &
 RB_PIDS="$RB_PIDS $!"
+# The same, and it changes the envelope sender to a return path as long as
+# rebound-milter's.
+"$REPO/tests/tools/null-milter" "inet:$P_NULLFROM@127.0.0.1" \
+	"bounces+$(printf 'a%.0s' $(seq 34))@$BOUNCE_DOMAIN" &
+RB_PIDS="$RB_PIDS $!"
 wait_for 20 port_listening "$P_NULL" || rb_die "null-milter did not come up"
-plain_runs= with_runs= null_runs= signed=0
+wait_for 20 port_listening "$P_NULLFROM" || rb_die "null-milter did not come up"
+plain_runs= with_runs= null_runs= nullfrom_runs= signed=0
 for r in $(seq "$ROUNDS"); do
 	milters
 	rm -f "$T"/sink/*
 	read -r p pp _ pg <<<"$(run_batch)"
 	milters "inet:127.0.0.1:$P_NULL"
 	read -r n np _ _ <<<"$(run_batch)"
+	milters "inet:127.0.0.1:$P_NULLFROM"
+	read -r f fp _ _ <<<"$(run_batch)"
 	milters "inet:127.0.0.1:$P_MILTER"
 	rm -f "$T"/sink/*
 	read -r w wp wm wg <<<"$(run_batch)"
 	signed=$(grep -l "bounces+" "$T"/sink/* 2>/dev/null | wc -l)
-	printf 'round %d: msg/s without %.0f, null milter %.0f, rebound-milter %.0f (%d of %d signed)\n' \
-		"$r" "$(rate "$p")" "$(rate "$n")" "$(rate "$w")" "$signed" "$MESSAGES"
-	printf '  CPU ms/msg: without: Postfix %s; null milter: Postfix %s;' "$pp" "$np"
+	printf 'round %d: msg/s without %.0f, null milter %.0f, null milter changing the sender %.0f,' \
+		"$r" "$(rate "$p")" "$(rate "$n")" "$(rate "$f")"
+	printf ' rebound-milter %.0f (%d of %d signed)\n' "$(rate "$w")" "$signed" "$MESSAGES"
+	printf '  CPU ms/msg: without: Postfix %s; null milter: Postfix %s; changing the sender: Postfix %s;' \
+		"$pp" "$np" "$fp"
 	printf ' rebound-milter: Postfix %s, milter %s, PostgreSQL %s\n' "$wp" "$wm" "$wg"
-	plain_runs+="$p"$'\n' with_runs+="$w"$'\n' null_runs+="$n"$'\n'
+	plain_runs+="$p"$'\n' with_runs+="$w"$'\n' null_runs+="$n"$'\n' nullfrom_runs+="$f"$'\n'
 done
 plain=$(printf '%s' "$plain_runs" | median)
 with=$(printf '%s' "$with_runs" | median)
 null=$(printf '%s' "$null_runs" | median)
+nullfrom=$(printf '%s' "$nullfrom_runs" | median)
 printf 'throughput messages %d sessions %d rounds %d (medians)\n' "$MESSAGES" "$SESSIONS" "$ROUNDS"
 printf '  without milter  %.2f s  %.0f msg/s\n' "$plain" "$(rate "$plain")"
 printf '  null milter     %.2f s  %.0f msg/s  (ratio %.3f: what any milter costs)\n' "$null" \
 	"$(rate "$null")" "$(echo "$plain / $null" | bc -l)"
+printf '  null milter changing the sender  %.2f s  %.0f msg/s  (ratio %.3f)\n' "$nullfrom" \
+	"$(rate "$nullfrom")" "$(echo "$plain / $nullfrom" | bc -l)"
 printf '  with milter     %.2f s  %.0f msg/s\n' "$with" "$(rate "$with")"
 printf '  ratio with/without  %.3f\n' "$(echo "$plain / $with" | bc -l)"
 [ "${THROUGHPUT_ONLY:-}" ] && exit 0

@@ -5,9 +5,12 @@
  * It negotiates the protocol rebound-milter does (the same stages, the
  * same replies skipped) and answers every stage with "continue", without
  * looking at anything.  What Postfix loses with it is what any milter in
- * that place costs, the floor under rebound-milter's own figure.
+ * that place costs, the floor under rebound-milter's own figure.  Given a
+ * sender, it also changes every envelope sender to it at end of message,
+ * as any milter that rewrites the return path must: that floor includes
+ * what the change costs Postfix.
  *
- *	null-milter inet:port@host
+ *	null-milter inet:port@host [sender]
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,6 +23,8 @@
 
 #define UNCONST(s) ((char *)(uintptr_t)(s))
 
+static char *new_sender;	/* change every envelope sender to this, or NULL */
+
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	       unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
@@ -30,7 +35,7 @@ null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 			      SMFIP_NR_EOH;
 
 	(void)ctx, (void)f0, (void)f2, (void)f3;
-	*pf0 = 0;
+	*pf0 = new_sender != NULL ? SMFIF_CHGFROM : 0;
 	*pf1 = f1 & steps;
 	*pf2 = 0;
 	*pf3 = 0;
@@ -66,9 +71,10 @@ null_header(SMFICTX *ctx, char *name, char *value)
 }
 
 static sfsistat
-null_continue(SMFICTX *ctx)
+null_eom(SMFICTX *ctx)
 {
-	(void)ctx;
+	if (new_sender != NULL && smfi_chgfrom(ctx, new_sender, NULL) != MI_SUCCESS)
+		return SMFIS_TEMPFAIL;
 	return SMFIS_CONTINUE;
 }
 
@@ -95,14 +101,16 @@ main(int argc, char **argv)
 		.xxfi_envrcpt = null_continue_args,
 		.xxfi_header = null_header,
 		.xxfi_eoh = null_noreply,
-		.xxfi_eom = null_continue,
+		.xxfi_flags = SMFIF_CHGFROM,
+		.xxfi_eom = null_eom,
 		.xxfi_negotiate = null_negotiate,
 	};
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: null-milter socket\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: null-milter socket [sender]\n");
 		return 2;
 	}
+	new_sender = argc == 3 ? argv[2] : NULL;
 	if (smfi_setconn(argv[1]) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
 	    smfi_opensocket(1) != MI_SUCCESS) {
 		fprintf(stderr, "null-milter: cannot listen on %s\n", argv[1]);
