@@ -61,15 +61,21 @@ milter_thread(void *arg)
 	return NULL;
 }
 
-/* setup_logging - syslog facility and the optional log file */
+/*
+ * setup_logging - syslog facility and the optional log file.  In the
+ * foreground, lines also go to standard error, but only to a terminal:
+ * under systemd, standard error is the journal, which also receives the
+ * syslog copy, and every line would be there twice.
+ */
 static void
 setup_logging(const struct cfg *cfg, bool foreground)
 {
 	int facility = msg_facility_code(cfg->syslog_facility);
 	const char *name = cfg->syslog_name[0] ? cfg->syslog_name : "rebound-milter";
+	bool tty = foreground && isatty(STDERR_FILENO);
 
 	msg_open(name, facility < 0 ? LOG_MAIL : facility,
-		 MSG_TO_SYSLOG | (foreground ? MSG_TO_STDERR : 0));
+		 MSG_TO_SYSLOG | (tty ? MSG_TO_STDERR : 0));
 	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0)
 		msg_warn("cannot open log_file %s", cfg->log_file);
 }

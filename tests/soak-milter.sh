@@ -174,7 +174,7 @@ wait "$WATCHER" 2>/dev/null
 RB_PIDS=${RB_PIDS/ $WATCHER/}
 milter_stop
 is $? 0 "the milter stopped cleanly"
-is "$(grep -Ec 'fatal|panic' "$T/log/milter.stderr")" 0 "no fatal error on the milter's stderr"
+is "$(cat "$T/log/milter.stderr" "$MILTER_LOG" | grep -Ec 'fatal|panic')" 0 "no fatal error from the milter"
 is "$(grep -Ec 'record dropped|record lost|malformed records|spool replay:' "$MILTER_LOG")" 0 \
 	"no record dropped, lost or malformed"
 milter_logged "database (unavailable|lost), spooling records"
