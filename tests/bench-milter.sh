@@ -33,26 +33,26 @@ milter_conf "token_header = no"
 need_tool smtp-source
 postfix_start
 
-# cpu - CPU clock ticks used so far by Postfix, the milter and PostgreSQL,
-# each with all its processes (tests/cpu-ticks.py); the milter counts 0
-# while it is not running.
+# cpu [PID] - CPU clock ticks used so far by Postfix, the milter process
+# PID (0 if none) and PostgreSQL, each with all its processes
+# (tests/cpu-ticks.py)
 cpu() {
-	python3 "$REPO/tests/cpu-ticks.py" "$(cat "$T/spool/pid/master.pid")" "${MILTER_PID:-0}" \
+	python3 "$REPO/tests/cpu-ticks.py" "$(cat "$T/spool/pid/master.pid")" "${1:-0}" \
 		"$(head -1 "$T/pg/data/postmaster.pid")"
 }
 
-# run_batch - seconds from the first connection to an empty queue, then
-# the CPU milliseconds per message that Postfix, the milter and PostgreSQL
-# used in that time
+# run_batch [PID] - seconds from the first connection to an empty queue,
+# then the CPU milliseconds per message that Postfix, the milter process
+# PID and PostgreSQL used in that time
 run_batch() {
 	local t0 t1 c0 c1
-	c0=$(cpu)
+	c0=$(cpu "${1:-}")
 	t0=$(date +%s.%N)
 	smtp-source -4 -s "$SESSIONS" -m "$MESSAGES" -l 2000 -f "ann@$SENDER_DOMAIN" \
 		-t alice@good.example "127.0.0.1:$P_SMTP" || rb_die "smtp-source failed"
 	wait_for 300 queue_empty || rb_die "queue did not drain"
 	t1=$(date +%s.%N)
-	c1=$(cpu)
+	c1=$(cpu "${1:-}")
 	python3 -c 'import os, sys
 t0, t1, n = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 a, b = [int(x) for x in sys.argv[4].split()], [int(x) for x in sys.argv[5].split()]
@@ -75,11 +75,13 @@ milter_start
 need_tool "$REPO/tests/tools/null-milter"
 P_NULL=$P_SPARE P_NULLFROM=$P_EXTRA
 "$REPO/tests/tools/null-milter" "inet:$P_NULL@127.0.0.1" &
+NULL_PID=$!
 RB_PIDS="$RB_PIDS $!"
 # The same, and it changes the envelope sender to a return path as long as
 # rebound-milter's.
 "$REPO/tests/tools/null-milter" "inet:$P_NULLFROM@127.0.0.1" \
 	"bounces+$(printf 'a%.0s' $(seq 34))@$BOUNCE_DOMAIN" &
+NULLFROM_PID=$!
 RB_PIDS="$RB_PIDS $!"
 wait_for 20 port_listening "$P_NULL" || rb_die "null-milter did not come up"
 wait_for 20 port_listening "$P_NULLFROM" || rb_die "null-milter did not come up"
@@ -89,18 +91,18 @@ for r in $(seq "$ROUNDS"); do
 	rm -f "$T"/sink/*
 	read -r p pp _ pg <<<"$(run_batch)"
 	milters "inet:127.0.0.1:$P_NULL"
-	read -r n np _ _ <<<"$(run_batch)"
+	read -r n np nm _ <<<"$(run_batch "$NULL_PID")"
 	milters "inet:127.0.0.1:$P_NULLFROM"
-	read -r f fp _ _ <<<"$(run_batch)"
+	read -r f fp fm _ <<<"$(run_batch "$NULLFROM_PID")"
 	milters "inet:127.0.0.1:$P_MILTER"
 	rm -f "$T"/sink/*
-	read -r w wp wm wg <<<"$(run_batch)"
+	read -r w wp wm wg <<<"$(run_batch "$MILTER_PID")"
 	signed=$(grep -l "bounces+" "$T"/sink/* 2>/dev/null | wc -l)
 	printf 'round %d: msg/s without %.0f, null milter %.0f, null milter changing the sender %.0f,' \
 		"$r" "$(rate "$p")" "$(rate "$n")" "$(rate "$f")"
 	printf ' rebound-milter %.0f (%d of %d signed)\n' "$(rate "$w")" "$signed" "$MESSAGES"
-	printf '  CPU ms/msg: without: Postfix %s; null milter: Postfix %s; changing the sender: Postfix %s;' \
-		"$pp" "$np" "$fp"
+	printf '  CPU ms/msg: without: Postfix %s; null milter: Postfix %s, milter %s;' "$pp" "$np" "$nm"
+	printf ' changing the sender: Postfix %s, milter %s;' "$fp" "$fm"
 	printf ' rebound-milter: Postfix %s, milter %s, PostgreSQL %s\n' "$wp" "$wm" "$wg"
 	plain_runs+="$p"$'\n' with_runs+="$w"$'\n' null_runs+="$n"$'\n' nullfrom_runs+="$f"$'\n'
 done
