@@ -6,9 +6,10 @@
  * same replies skipped) and answers every stage with "continue", without
  * looking at anything.  What Postfix loses with it is what any milter in
  * that place costs, the floor under rebound-milter's own figure.  Given a
- * sender, it also changes every envelope sender to it at end of message,
- * as any milter that rewrites the return path must: that floor includes
- * what the change costs Postfix.
+ * sender, it also asks for rebound-milter's actions (change of sender,
+ * header edits) and changes every envelope sender to it at end of
+ * message, as any milter that rewrites the return path must: that floor
+ * includes what the change costs Postfix.
  *
  *	null-milter inet:port@host [sender]
  */
@@ -35,7 +36,8 @@ null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 			      SMFIP_NR_EOH;
 
 	(void)ctx, (void)f0, (void)f2, (void)f3;
-	*pf0 = new_sender != NULL ? SMFIF_CHGFROM : 0;
+	/* rebound-milter's actions: Postfix may do more work for each. */
+	*pf0 = new_sender != NULL ? SMFIF_CHGFROM | SMFIF_ADDHDRS | SMFIF_CHGHDRS : 0;
 	*pf1 = f1 & steps;
 	*pf2 = 0;
 	*pf3 = 0;
@@ -101,7 +103,7 @@ main(int argc, char **argv)
 		.xxfi_envrcpt = null_continue_args,
 		.xxfi_header = null_header,
 		.xxfi_eoh = null_noreply,
-		.xxfi_flags = SMFIF_CHGFROM,
+		.xxfi_flags = SMFIF_CHGFROM | SMFIF_ADDHDRS | SMFIF_CHGHDRS,
 		.xxfi_eom = null_eom,
 		.xxfi_negotiate = null_negotiate,
 	};
