@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fault - the counters behind fault_inject() (common/fault.h), for the
- * fault-injection build of rebound-pipe only.  Single-threaded, like
- * rebound-pipe.
+ * fault-injection builds of rebound-pipe and rebound-milter.
+ *
+ * Built plain, every call of every thread counts: rebound-pipe has one
+ * thread.  Built with -DREBOUND_FAULT_THREAD_SCOPE (rebound-milter), only
+ * the calls of threads that called fault_scope_enter() count, and the
+ * others pass through untouched.  The counters are atomic all the same, so
+ * that a program with several threads in scope stays free of data races.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,29 +19,45 @@
 
 #include "fault.h"
 
-static int fault_ready;
+static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
 static int fault_kind_set = -1;		/* the kind to fail, or -1 */
 static unsigned long fault_nth;		/* the call of that kind to fail */
-static unsigned long fault_calls[2];	/* calls so far, per kind */
-static const char *fault_what;		/* the call that was failed */
-static unsigned long fault_pq_before;	/* libpq calls made before the fault */
 static unsigned long fault_abort_pq;	/* abort() at this libpq call, or 0 */
+static atomic_ulong fault_calls[2];	/* calls so far, per kind */
 
-/* fault_report - at exit: how many calls of each kind, what was failed */
+#ifdef REBOUND_FAULT_THREAD_SCOPE
+static _Thread_local bool fault_in_scope;
+#define FAULT_IN_SCOPE() fault_in_scope
+#else
+#define FAULT_IN_SCOPE() true
+#endif
+
+/* fault_report - at exit: how many calls of each kind were counted */
 static void
 fault_report(void)
+{
+	char line[128];
+	int len;
+
+	len = snprintf(line, sizeof(line), "rebound-fault: alloc=%lu pq=%lu\n",
+		       atomic_load(&fault_calls[FAULT_ALLOC]), atomic_load(&fault_calls[FAULT_PQ]));
+	(void)!write(STDERR_FILENO, line, (size_t)len);
+}
+
+/*
+ * fault_injected - say at once which call was failed.  At once rather
+ * than at exit, because a test of the milter waits for this line to know
+ * that the fault happened; write(2) because the call that failed may be
+ * an allocation.
+ */
+static void
+fault_injected(enum fault_kind kind, unsigned long nth, const char *what, unsigned long pq_before)
 {
 	char line[256];
 	int len;
 
-	if (fault_what != NULL) {
-		len = snprintf(line, sizeof(line), "rebound-fault: injected %s:%lu (%s) pq_before=%lu\n",
-			       fault_kind_set == FAULT_ALLOC ? "alloc" : "pq", fault_nth,
-			       fault_what, fault_pq_before);
-		(void)!write(STDERR_FILENO, line, (size_t)len);
-	}
-	len = snprintf(line, sizeof(line), "rebound-fault: alloc=%lu pq=%lu\n",
-		       fault_calls[FAULT_ALLOC], fault_calls[FAULT_PQ]);
+	len = snprintf(line, sizeof(line), "rebound-fault: injected %s:%lu (%s) pq_before=%lu\n",
+		       kind == FAULT_ALLOC ? "alloc" : "pq", nth, what, pq_before);
 	(void)!write(STDERR_FILENO, line, (size_t)len);
 }
 
@@ -44,7 +68,6 @@ fault_setup(void)
 	const char *spec = getenv("REBOUND_FAULT");
 	const char *abort_at = getenv("REBOUND_FAULT_ABORT_PQ");
 
-	fault_ready = 1;
 	/* What a g_malloc() failure does: abort(), here at a chosen libpq call. */
 	if (abort_at != NULL)
 		fault_abort_pq = strtoul(abort_at, NULL, 10);
@@ -57,16 +80,28 @@ fault_setup(void)
 	atexit(fault_report);
 }
 
+void
+fault_scope_enter(void)
+{
+#ifdef REBOUND_FAULT_THREAD_SCOPE
+	fault_in_scope = true;
+#endif
+}
+
 int
 fault_inject(enum fault_kind kind, const char *what)
 {
-	if (!fault_ready)
-		fault_setup();
-	if (++fault_calls[kind] == fault_abort_pq && kind == FAULT_PQ)
-		abort();
-	if (fault_calls[kind] != fault_nth || (int)kind != fault_kind_set)
+	unsigned long n;
+
+	if (!FAULT_IN_SCOPE())
 		return 0;
-	fault_what = what;
-	fault_pq_before = fault_calls[FAULT_PQ] - (kind == FAULT_PQ);
+	pthread_once(&fault_once, fault_setup);
+	n = atomic_fetch_add(&fault_calls[kind], 1) + 1;
+	if (kind == FAULT_PQ && n == fault_abort_pq)
+		abort();
+	if (n != fault_nth || (int)kind != fault_kind_set)
+		return 0;
+	fault_injected(kind, n, what,
+		       atomic_load(&fault_calls[FAULT_PQ]) - (kind == FAULT_PQ ? 1 : 0));
 	return 1;
 }
