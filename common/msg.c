@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@ static const char *msg_ident = "rebound";
 static enum msg_flags msg_flags_set = MSG_TO_STDERR;
 static int msg_fatal_exit = 1;
 static const char *msg_fatal_line;
+static void (*msg_fatal_hook)(void);
 static int msg_verbose;
 static int msg_file_fd = -1;
 
@@ -81,6 +84,12 @@ void
 msg_set_fatal_line(const char *line)
 {
 	msg_fatal_line = line;
+}
+
+void
+msg_set_fatal_hook(void (*hook)(void))
+{
+	msg_fatal_hook = hook;
 }
 
 void
@@ -191,6 +200,29 @@ msg_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * msg_fatal_enter - make sure that one thread runs the fatal hook and
+ * exits.  A second thread that fails meanwhile waits for that exit: two
+ * threads in exit() at once is undefined behaviour, and its hook would
+ * only repeat the first one's work.  The thread already running the hook
+ * (the hook itself failed) goes straight on to exit.
+ */
+static void
+msg_fatal_enter(void)
+{
+	static atomic_flag busy = ATOMIC_FLAG_INIT;
+	static _Thread_local bool here;
+
+	if (here)
+		return;
+	if (atomic_flag_test_and_set(&busy))
+		for (;;)
+			pause();
+	here = true;
+	if (msg_fatal_hook != NULL)
+		msg_fatal_hook();
+}
+
 void
 msg_fatal(const char *fmt, ...)
 {
@@ -199,6 +231,7 @@ msg_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	msg_emit(LOG_CRIT, "fatal: ", fmt, ap);
 	va_end(ap);
+	msg_fatal_enter();
 	if (msg_fatal_line != NULL) {
 		fflush(stdout);
 		(void)!write(STDOUT_FILENO, msg_fatal_line, strlen(msg_fatal_line));

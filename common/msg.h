@@ -38,6 +38,17 @@ void msg_set_fatal_status(int status);
  */
 void msg_set_fatal_line(const char *line);
 
+/*
+ * msg_set_fatal_hook - a function msg_fatal calls once, before it exits:
+ * the milter's last chance to put the records it holds in memory on disk.
+ * The hook runs on the thread that called msg_fatal.  If the hook itself
+ * ends in msg_fatal, that call exits at once; if another thread calls
+ * msg_fatal meanwhile, it waits for the first one's exit.  A hook must
+ * therefore not wait for a lock that a caller of msg_fatal may hold.
+ * NULL (the default): none.
+ */
+void msg_set_fatal_hook(void (*hook)(void));
+
 /* msg_set_verbose - enable msg_debug output */
 void msg_set_verbose(int verbose);
 
