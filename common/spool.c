@@ -19,6 +19,8 @@
 
 #define SPOOL_SUFFIX	".spool"
 #define SPOOL_FIELDS_MAX 4096
+/* A file name: the directory, '/', 16 hex digits, the suffix. */
+#define SPOOL_PATH_MAX	4096
 
 struct mrec *
 mrec_create(char kind)
@@ -225,6 +227,10 @@ spool_open(const char *dir, struct spool **spool_r, char **error_r)
 	uint64_t *list;
 	size_t n;
 
+	if (strlen(dir) + 1 + 16 + strlen(SPOOL_SUFFIX) >= SPOOL_PATH_MAX) {
+		*error_r = xstrdup("spool directory name too long");
+		return -1;
+	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		if (asprintf(error_r, "mkdir %s: %s", dir, strerror(errno)) < 0)
 			*error_r = NULL;
@@ -258,14 +264,17 @@ spool_free(struct spool **spoolp)
 	*spoolp = NULL;
 }
 
-static char *
-spool_path(const struct spool *spool, uint64_t num)
+/*
+ * spool_path - the name of file num, in a buffer of the caller's.  It
+ * allocates nothing, because spool_append calls it under the lock: a
+ * failed allocation there would end in msg_fatal, whose hook (the
+ * milter's) appends to this spool and would wait for that lock for ever.
+ * spool_open made sure that every name fits.
+ */
+static void
+spool_path(const struct spool *spool, uint64_t num, char path[SPOOL_PATH_MAX])
 {
-	char *path;
-
-	if (asprintf(&path, "%s/%016" PRIx64 SPOOL_SUFFIX, spool->dir, num) < 0)
-		msg_fatal("out of memory");
-	return path;
+	snprintf(path, SPOOL_PATH_MAX, "%s/%016" PRIx64 SPOOL_SUFFIX, spool->dir, num);
 }
 
 /* spool_write_all - write len bytes, retrying short writes */
@@ -300,16 +309,15 @@ spool_append(struct spool *spool, const struct mrec *rec, char **error_r)
 	}
 	pthread_mutex_lock(&spool->lock);
 	if (spool->fd < 0) {
-		char *path = spool_path(spool, spool->next);
+		char path[SPOOL_PATH_MAX];
 
+		spool_path(spool, spool->next, path);
 		spool->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		if (spool->fd < 0) {
 			if (asprintf(error_r, "open %s: %s", path, strerror(errno)) < 0)
 				*error_r = NULL;
-			free(path);
 			goto out;
 		}
-		free(path);
 		spool->next++;
 		spool->files++;
 	}
@@ -426,11 +434,11 @@ spool_replay(struct spool *spool, int (*fn)(void *ctx, const struct mrec *rec), 
 	if ((list = spool_scan(spool->dir, limit, &n, error_r)) == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		char *path = spool_path(spool, list[i]);
-		long taken = spool_replay_file(path, fn, ctx, bad_r, error_r);
+		char path[SPOOL_PATH_MAX];
+		long taken;
 
-		if (taken < 0) {
-			free(path);
+		spool_path(spool, list[i], path);
+		if ((taken = spool_replay_file(path, fn, ctx, bad_r, error_r)) < 0) {
 			free(list);
 			return -1;
 		}
@@ -438,11 +446,9 @@ spool_replay(struct spool *spool, int (*fn)(void *ctx, const struct mrec *rec), 
 		if (unlink(path) < 0 && errno != ENOENT) {
 			if (asprintf(error_r, "unlink %s: %s", path, strerror(errno)) < 0)
 				*error_r = NULL;
-			free(path);
 			free(list);
 			return -1;
 		}
-		free(path);
 		pthread_mutex_lock(&spool->lock);
 		spool->files--;
 		pthread_mutex_unlock(&spool->lock);
