@@ -11,6 +11,11 @@
  * the spool from the callback.  Inserts are idempotent (messages are keyed
  * by token, events by a random dedup key), which makes replaying a spool
  * file twice after a crash harmless.
+ *
+ * A failed allocation ends the process (msg_fatal), and with it the
+ * records in memory, whose EOM or RCPT was already answered.  So msg_fatal
+ * first calls writer_last_gasp(), which appends them to the spool: those
+ * still queued and those the writer thread has in hand.
  */
 #include <errno.h>
 #include <glib.h>
@@ -23,6 +28,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "fault.h"
 #include "milter.h"
 #include "msg.h"
 #include "xalloc.h"
@@ -35,6 +41,13 @@ static struct {
 	pthread_cond_t cond;
 	struct mrec **ring;
 	size_t cap, head, count;
+	/*
+	 * What the writer thread took off the ring and has not freed yet.
+	 * Filled and emptied under lock, so that writer_last_gasp() can read
+	 * it from any thread.
+	 */
+	struct mrec *batch[WRITER_BATCH];
+	size_t batch_n;
 	bool stop;
 	pthread_t thread;
 	bool running;
@@ -284,10 +297,12 @@ writer_recover(void)
 	msg_info("spool writable again");
 }
 
-/* writer_drain - store what was taken off the queue, and free it */
+/* writer_drain - store w.batch, taken off the queue, and free it */
 static void
-writer_drain(struct mrec **batch, size_t n)
+writer_drain(void)
 {
+	struct mrec *const *batch = w.batch;
+	size_t n = w.batch_n;
 	bool stored;
 
 	writer_recover();
@@ -295,21 +310,23 @@ writer_drain(struct mrec **batch, size_t n)
 	writer_replay();
 	stored = n > 1 && w.db != NULL && !spool_pending(w.spool) &&
 		 writer_store_batch(batch, n) == 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!stored)
+	if (!stored)
+		for (size_t i = 0; i < n; i++)
 			writer_handle(batch[i]);
-		mrec_free(&batch[i]);
-	}
+	pthread_mutex_lock(&w.lock);
+	for (size_t i = 0; i < n; i++)
+		mrec_free(&w.batch[i]);
+	w.batch_n = 0;
+	pthread_mutex_unlock(&w.lock);
 }
 
 static void *
 writer_main(void *arg)
 {
-	struct mrec *batch[WRITER_BATCH];
-
 	(void)arg;
+	/* The fault-injection build counts this thread's calls only. */
+	fault_scope_enter();
 	for (;;) {
-		size_t n = 0;
 		bool stop;
 
 		pthread_mutex_lock(&w.lock);
@@ -320,20 +337,65 @@ writer_main(void *arg)
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&w.cond, &w.lock, &ts);
 		}
-		while (w.count > 0 && n < WRITER_BATCH) {
-			batch[n++] = w.ring[w.head];
+		while (w.count > 0 && w.batch_n < WRITER_BATCH) {
+			w.batch[w.batch_n++] = w.ring[w.head];
 			w.head = (w.head + 1) % w.cap;
 			w.count--;
 		}
 		stop = w.stop && w.count == 0;
 		pthread_mutex_unlock(&w.lock);
 
-		writer_drain(batch, n);
+		writer_drain();
 		if (stop)
 			break;
 	}
 	db_free(&w.db);
 	return NULL;
+}
+
+/* writer_save - append one record to the spool at the last gasp */
+static void
+writer_save(const struct mrec *rec, size_t *saved, size_t *lost)
+{
+	char *error;
+
+	if (spool_append(w.spool, rec, &error) == 0) {
+		(*saved)++;
+		return;
+	}
+	free(error);
+	(*lost)++;
+}
+
+/*
+ * writer_last_gasp - msg_fatal's hook: append to the spool every record
+ * that would die with the process, those the writer thread holds and
+ * those still queued.  Some may be in the database already; storing them
+ * again from the spool adds nothing.  w.stop sends the records of
+ * callbacks still running straight to the spool, so that none is queued
+ * behind our back and acknowledged before the exit.
+ *
+ * No thread calls msg_fatal while it holds w.lock (nothing under it
+ * allocates), so taking it here cannot wait for ever; spool_append
+ * allocates nothing under the spool's lock for the same reason.
+ */
+static void
+writer_last_gasp(void)
+{
+	size_t saved = 0, lost = 0;
+
+	pthread_mutex_lock(&w.lock);
+	w.stop = true;
+	for (size_t i = 0; i < w.batch_n; i++)
+		if (w.batch[i] != NULL)
+			writer_save(w.batch[i], &saved, &lost);
+	for (size_t i = 0; i < w.count; i++)
+		writer_save(w.ring[(w.head + i) % w.cap], &saved, &lost);
+	pthread_mutex_unlock(&w.lock);
+	if (lost > 0)
+		msg_error("exiting: %zu records saved to the spool, %zu lost", saved, lost);
+	else if (saved > 0)
+		msg_info("exiting: %zu records saved to the spool", saved);
 }
 
 int
@@ -351,6 +413,7 @@ writer_start(const struct writer_params *params, char **error_r)
 	w.params.application_name = "rebound-milter";
 	w.cap = params->queue_size;
 	w.ring = xcalloc(w.cap, sizeof(*w.ring));
+	msg_set_fatal_hook(writer_last_gasp);
 	/* Signals belong to the main thread (see main.c). */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
