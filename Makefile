@@ -190,6 +190,34 @@ $(FAULT_BIN): pipe/main.o $(FAULT_OBJ) $(LIBCOMMON)
 	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o $(FAULT_OBJ) $(LIBCOMMON) \
 	    $(PIPE_LIBS)
 
+# rebound-milter with the same hooks (tests/integration/milter-faults.t).
+# It links libpq, so the linker's --wrap sends its libpq calls to
+# tests/fault/pq_wrap.c; writer.c is rebuilt for its fault_scope_enter(),
+# and fault.c with REBOUND_FAULT_THREAD_SCOPE counts the writer thread's
+# calls only (common/fault.h).
+FAULT_MILTER_BIN = tests/fault/rebound-milter-fault
+FAULT_MILTER_OBJ = build/fault/xalloc.o build/fault/writer.o build/fault/pq_wrap.o \
+                   build/fault/fault-scoped.o
+FAULT_PQ_CALLS   = PQconnectdbParams PQstatus PQtransactionStatus PQexec PQexecParams \
+                   PQresultStatus PQcmdStatus
+comma := ,
+
+build/fault/%.o: milter/%.c $(BUILD_FLAGS)
+	@mkdir -p build/fault
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
+build/fault/fault-scoped.o: tests/fault/fault.c $(BUILD_FLAGS)
+	@mkdir -p build/fault
+	$(quiet) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -DREBOUND_FAULT_THREAD_SCOPE -MMD -MP \
+	    -c -o $@ $<
+
+$(FAULT_MILTER_BIN): $(filter-out milter/writer.o,$(MILTER_OBJ)) $(FAULT_MILTER_OBJ) $(LIBCOMMON)
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed $(patsubst %,-Wl$(comma)--wrap=%,$(FAULT_PQ_CALLS)) \
+	    -o $@ $(filter-out milter/writer.o,$(MILTER_OBJ)) $(FAULT_MILTER_OBJ) $(LIBCOMMON) \
+	    $(MILTER_LIBS)
+
 -include $(wildcard build/fault/*.d)
 
 # Helpers the integration tests run (not installed).
@@ -203,7 +231,8 @@ tests/tools/%: tests/tools/%.o $(LIBCOMMON)
 	$(quiet) "  LINK    $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS)
 
-test-binaries: $(PROGRAMS) $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY) $(FAULT_BIN)
+test-binaries: $(PROGRAMS) $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY) $(FAULT_BIN) \
+               $(FAULT_MILTER_BIN)
 
 # --- dependencies -------------------------------------------------------
 deps:
@@ -385,4 +414,4 @@ clean:
 	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
 	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d milter/*.o milter/*.d \
 	    tests/unit/*.o tests/unit/*.d $(FUZZ_REPLAY) $(FUZZ_BIN) \
-	    tests/fuzz/*.o tests/fuzz/*.d $(FAULT_BIN) $(TEST_TOOLS) tests/tools/*.o tests/tools/*.d
+	    tests/fuzz/*.o tests/fuzz/*.d $(FAULT_BIN) $(FAULT_MILTER_BIN) $(TEST_TOOLS) tests/tools/*.o tests/tools/*.d
