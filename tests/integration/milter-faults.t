@@ -1,0 +1,288 @@
+#!/bin/bash
+# milter-faults.t - fault injection in rebound-milter's writer: every
+# allocation (xalloc) and every libpq call that can fail, made by the
+# writer thread while it stores a fixed workload, is made to fail in turn
+# (tests/fault/rebound-milter-fault, REBOUND_FAULT=alloc:N or pq:N; see
+# common/fault.h).  Only the writer thread's calls count: the callbacks'
+# and the suppression loader's run on other threads in an order that no
+# run repeats.
+#
+# The workload: the spool holds two records from "the last run" (a message
+# and an event), and tests/milter/faults-workload.lua makes five more over
+# SMTP (messages with one and with several recipients and tags, a refused
+# suppressed recipient, a recipient Postfix rejected).  To make the
+# writer's calls the same in every run, a transaction of this test holds a
+# lock on rebound.messages: the writer connects at start, its replay of the
+# spool waits for the lock, the five records pile up in the queue, and
+# once the lock goes the writer stores them in one transaction.  So the
+# calls cover the connection, the replay, single inserts, BEGIN, a batch of
+# inserts and COMMIT.
+#
+# The outcomes, as rebound-milter(8) documents them:
+#   pq:N     a failed libpq call costs SMTP nothing: the workload sees the
+#            milter's normal replies and the milter keeps running.  The
+#            records wait in the spool (or are stored again, one by one,
+#            after a failed batch) and, once the next attempt succeeds,
+#            every record is in PostgreSQL exactly once (messages by token,
+#            events by queue id; the keys make a second copy impossible)
+#            and the spool is empty.
+#   alloc:N  a failed allocation is fatal by design: the milter exits, as
+#            Postfix's daemons do, and Postfix applies milter_default_action
+#            to the sessions still open.  Before it exits it saves the
+#            records it holds in memory (queued, and in the writer's hands)
+#            to the spool.  After a restart without faults, every record
+#            whose transaction was answered is in PostgreSQL exactly once
+#            and the spool is empty.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/milter.sh"
+FAULT="$REPO/tests/fault/rebound-milter-fault"
+[ -x "$FAULT" ] || bail_out "$FAULT not built (make test-binaries)"
+
+rb_init
+milter_init
+cp "$FAULT" "$T/bin/" && chmod 755 "$T/bin/rebound-milter-fault"
+pg_start
+milter_conf
+q "SELECT rebound.suppress('gone@good.example', 'userunknown')" >/dev/null
+SUPPRESSED=gone@good.example
+RUN_ERR="$T/log/fault-run.err"
+
+# --- the spool left by "the last run" ----------------------------------------
+SEED_M=$'M\tseedtoken0001\tQS1\t<seed.QS1@client.example>\tann@example.com\t{"list":"seed"}\ts1@good.example\ts2@good.example'
+SEED_E=$'E\tmilter:seed0002\tgone@good.example\t5.1.1\t550\t<gone@good.example>: recipient suppressed (userunknown)\tQS2\tsuppressed\tsuppressed\tpolicy_blocked\tt'
+
+# reset SPEC - empty tables, the seeded spool, a fresh log; RUN_ERR is the
+# round's own stderr file, since milters of earlier rounds may still be
+# writing to theirs while they stop
+reset() {
+	q "DELETE FROM rebound.events; DELETE FROM rebound.messages" >/dev/null
+	rm -rf "$MILTER_SPOOL"
+	mkdir -m 700 "$MILTER_SPOOL"
+	printf '%s\n%s\n' "$SEED_M" "$SEED_E" >"$MILTER_SPOOL/0000000000000001.spool"
+	chown -R nobody "$MILTER_SPOOL"
+	: >"$MILTER_LOG"
+	RUN_ERR="$T/log/round-$1.err"
+}
+
+# --- the lock that holds the writer ------------------------------------------
+coproc LOCKER { exec psql -XqAt 2>&1; }
+RB_PIDS="$RB_PIDS $LOCKER_PID"
+locker() {	# locker SQL - run SQL in the locking session, wait for it
+	local line
+	printf '%s\nSELECT %s;\n' "$1" "'locker-done'" >&"${LOCKER[1]}"
+	while read -r -t 10 line <&"${LOCKER[0]}"; do
+		[ "$line" = locker-done ] && return 0
+		diag "locker: $line"
+	done
+	return 1
+}
+lock() { locker "BEGIN; LOCK TABLE rebound.messages IN SHARE ROW EXCLUSIVE MODE;"; }
+unlock() { locker "COMMIT;"; }
+
+# --- conditions to poll ---------------------------------------------------------
+poll() {	# poll SECS CMD... - every 50 ms until CMD succeeds
+	local i
+	for ((i = 0; i < $1 * 20; i++)); do
+		"${@:2}" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+injected() { grep -q '^rebound-fault: injected' "$RUN_ERR"; }
+writer_waits() {
+	[ "$(q "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = 'rebound-milter' AND wait_event_type = 'Lock'")" != 0 ]
+}
+held_or_injected() { writer_waits || injected; }
+gone() { ! kill -0 "$MILTER_PID" 2>/dev/null; }
+up_or_gone() { port_listening "$PORT" || gone; }
+loaded() { grep -q "rebound-milter\[$MILTER_PID\]: suppression list loaded" "$MILTER_LOG"; }
+spool_empty() { [ -z "$(ls "$MILTER_SPOOL")" ]; }
+stored() { spool_empty && [ "$(state)" = "$(expected)" ]; }
+
+# --- starting and stopping ------------------------------------------------------
+# libmilter notices a stop only when its accept loop's 5-second poll ends,
+# and waiting for that in every round would take most of the test's time.
+# So each round's milter listens on the next of eight ports, stops in the
+# background, and settle collects the exit statuses.
+PORTS=("$P_MILTER" "$P_SPARE" "$P_EXTRA" "$P_BMX" "$P_SMTP" "$P_GOOD" "$P_BAD" "$P_SLOW")
+NEXT_PORT=0
+STOPPING=()
+
+# start BINARY [ENV...] - the milter in the foreground, its stderr in RUN_ERR
+start() {
+	PORT=${PORTS[NEXT_PORT++ % ${#PORTS[@]}]}
+	poll 20 rb_port_free "$PORT" || diag "port $PORT still taken"
+	env "${@:2}" "$T/bin/$1" -f -c "$T/etc/rebound.conf" -p "inet:$PORT@127.0.0.1" \
+		2>>"$RUN_ERR" &
+	MILTER_PID=$!
+	RB_PIDS="$RB_PIDS $MILTER_PID"
+	# A fault at the writer's first calls ends the milter before it listens.
+	poll 20 up_or_gone || diag "$1 did not come up: $(tail -3 "$RUN_ERR")"
+}
+
+# forget PID - take PID off the list rb_cleanup kills (word by word: a plain
+# substitution could cut a longer pid that begins with it)
+forget() {
+	local p kept=""
+	for p in $RB_PIDS; do
+		[ "$p" = "$1" ] || kept="$kept $p"
+	done
+	RB_PIDS=$kept
+}
+
+# stop_later WHAT - SIGTERM to the milter; settle reports its exit status
+stop_later() {
+	kill "$MILTER_PID" 2>/dev/null
+	STOPPING+=("$MILTER_PID:$1")
+}
+
+# settle - wait for the milters told to stop; BAD_STOPS: those not exiting 0
+settle() {
+	local entry status
+	BAD_STOPS=0
+	for entry in "${STOPPING[@]}"; do
+		wait "${entry%%:*}"
+		status=$?
+		forget "${entry%%:*}"
+		[ "$status" = 0 ] && continue
+		BAD_STOPS=$((BAD_STOPS + 1))
+		diag "${entry#*:}: exit $status after SIGTERM"
+	done
+	STOPPING=()
+}
+
+# --- what the database must hold ------------------------------------------------
+token_of() {	# token_of QID - the token the milter logged for a message
+	sed -n "s/.*: $1: from=<[^>]*> return-path=<bounces+\([a-z2-7]*\)@.*/\1/p" "$MILTER_LOG" |
+		head -1
+}
+
+# state - the stored messages and events, one canonical line
+state() {
+	q "SELECT coalesce(string_agg(m.queue_id || '=' || m.token || '=' ||
+		coalesce(m.tags->>'list', '-') || '=' ||
+		(SELECT string_agg(r.address, ',' ORDER BY r.address)
+		   FROM rebound.recipients r WHERE r.message_id = m.id), ' ' ORDER BY m.queue_id), '')
+		|| ' / ' || (SELECT coalesce(string_agg(e.queue_id || '=' || e.recipient || '=' ||
+		e.rule, ' ' ORDER BY e.queue_id), '') FROM rebound.events e)
+	   FROM rebound.messages m"
+}
+
+# expected - what state must be: the seeded records, and the workload's when
+# it was answered (WORKLOAD=ok)
+expected() {
+	local m="" e=""
+	if [ "$WORKLOAD" = ok ]; then
+		m="QA=$(token_of QA)=a=a1@good.example"
+		m="$m QB=$(token_of QB)=b=b1@good.example,b2@good.example,b3@good.example"
+		m="$m QE=$(token_of QE)=-=e1@good.example,e2@good.example "
+		e="QC=gone@good.example=suppressed QD=d1@good.example=postfix "
+	fi
+	echo "${m}QS1=seedtoken0001=seed=s1@good.example,s2@good.example / ${e}QS2=gone@good.example=suppressed"
+}
+
+# --- one run -------------------------------------------------------------------
+# round SPEC - the workload under REBOUND_FAULT=SPEC; sets WORKLOAD (ok,
+# skipped: the milter died first, failed), FAULT_EXIT (the status of a
+# milter that died of its fault, "" if it runs on) and STATE_OK
+round() {
+	local spec=$1 asan=${ASAN_OPTIONS:-}
+	reset "$spec"
+	lock || bail_out "cannot lock rebound.messages"
+	# A fatal exit frees nothing, by design: LeakSanitizer's report would
+	# replace its status.  The runs that end normally keep leak checking.
+	case $spec in alloc:*) asan="${asan:+$asan:}detect_leaks=0" ;; esac
+	start rebound-milter-fault REBOUND_FAULT="$spec" ASAN_OPTIONS="$asan"
+	poll 10 held_or_injected || diag "$spec: the writer neither waited nor failed"
+	WORKLOAD=skipped
+	case $spec in
+	alloc:*) injected && poll 10 gone ;;
+	esac
+	if ! gone && poll 10 loaded; then
+		WORKLOAD=ok
+		P_MILTER=$PORT mt_run faults-workload.lua SENDER="ann@$SENDER_DOMAIN" \
+			SUPPRESSED="$SUPPRESSED" Q=Q || WORKLOAD=failed
+	fi
+	unlock || bail_out "cannot release the lock"
+	FAULT_EXIT=
+	case $spec in
+	alloc:*)
+		poll 10 gone
+		wait "$MILTER_PID"
+		FAULT_EXIT=$?
+		forget "$MILTER_PID"
+		# The restart, without faults, stores what the spool holds.
+		start rebound-milter
+		poll 15 stored
+		STATE_OK=$?
+		stop_later "$spec (restart)" ;;
+	*)
+		poll 15 stored
+		STATE_OK=$?
+		stop_later "$spec" ;;
+	esac
+	[ "$STATE_OK" = 0 ] || diag "$spec: $(state) (want $(expected)), spool: $(ls "$MILTER_SPOOL")"
+}
+
+# --- how many fault points the workload has -------------------------------------
+START=$SECONDS
+round count
+is "$WORKLOAD" ok "the fault build answers the workload normally"
+is "$STATE_OK" 0 "and stores every record once"
+settle
+is "$BAD_STOPS" 0 "and stops cleanly"
+ALLOCS=$(sed -n 's/^rebound-fault: alloc=\([0-9]*\) pq=.*/\1/p' "$RUN_ERR")
+PQS=$(sed -n 's/^rebound-fault: alloc=[0-9]* pq=\([0-9]*\)$/\1/p' "$RUN_ERR")
+[ "${ALLOCS:-0}" -gt 10 ] && [ "${PQS:-0}" -gt 10 ]
+ok $? "the writer made $ALLOCS allocations and $PQS fallible libpq calls"
+diag "count run: $((SECONDS - START)) s"
+
+# inject KIND TOTAL - fail each point in turn and check the outcome
+inject() {
+	local kind=$1 total=$2 n bad_hit=0 bad_smtp=0 bad_exit=0 bad_db=0 died=0 spec
+	local start=$SECONDS
+	for n in $(seq 1 "$total"); do
+		spec=$kind:$n
+		round "$spec"
+		grep -q "^rebound-fault: injected $spec " "$RUN_ERR" ||
+			{ bad_hit=$((bad_hit + 1)); diag "$spec: not injected"; }
+		[ "$STATE_OK" = 0 ] || bad_db=$((bad_db + 1))
+		if [ "$kind" = pq ]; then
+			[ "$WORKLOAD" = ok ] || { bad_smtp=$((bad_smtp + 1)); diag "$spec: workload $WORKLOAD"; }
+			[ -z "$FAULT_EXIT" ] || { bad_exit=$((bad_exit + 1)); diag "$spec: died ($FAULT_EXIT)"; }
+		else
+			[ "$WORKLOAD" = failed ] && { bad_smtp=$((bad_smtp + 1)); diag "$spec: workload failed"; }
+			[ "$WORKLOAD" = skipped ] && died=$((died + 1))
+			grep -q "fatal: out of memory" "$RUN_ERR" && [ "$FAULT_EXIT" = 1 ] ||
+				{ bad_exit=$((bad_exit + 1)); diag "$spec: exit $FAULT_EXIT"; }
+		fi
+	done
+	settle
+	is "$bad_hit" 0 "each of $total $kind faults was injected"
+	if [ "$kind" = pq ]; then
+		is "$bad_smtp" 0 "each of $total $kind faults leaves the SMTP replies alone"
+		is "$bad_exit" 0 "after each, the milter runs on"
+		is "$BAD_STOPS" 0 "and stops cleanly"
+	else
+		is "$bad_smtp" 0 "each answered workload of the $total $kind faults had normal replies"
+		diag "$kind faults before the workload (the milter was gone): $died"
+		is "$bad_exit" 0 "each of $total $kind faults exits 1 (fatal: out of memory)"
+		is "$BAD_STOPS" 0 "and each restart without faults stops cleanly"
+	fi
+	is "$bad_db" 0 "after each of $total $kind faults every answered record is stored once, the spool empty"
+	diag "$kind faults: $((SECONDS - start)) s"
+}
+
+inject pq "$PQS"
+inject alloc "$ALLOCS"
+diag "fault points injected: $ALLOCS allocations + $PQS libpq calls = $((ALLOCS + PQS)) in $((SECONDS - START)) s"
+cat "$T"/log/round-*.err >"$T/log/milter.stderr"
+# The locking session ends with its input.
+exec {LOCKER[1]}>&-
+wait "$LOCKER_PID"
+forget "$LOCKER_PID"
+milter_clean_stderr
+
+done_testing
