@@ -19,10 +19,13 @@
  * does not interpose.
  *
  * REBOUND_FAULT=alloc:N makes the Nth allocation fail, pq:N the Nth libpq
- * call; REBOUND_FAULT=count fails nothing.  When a call is failed, the
- * process writes "rebound-fault: injected KIND:N (CALL) pq_before=P" to
- * stderr at once; at exit it writes "rebound-fault: alloc=A pq=P" (the
- * calls it counted).
+ * call, and a list such as pq:9,pq:12 each call it names; REBOUND_FAULT=count
+ * fails nothing.  When a call is failed, the process writes
+ * "rebound-fault: injected KIND:N (CALL) pq_before=P" to stderr at once; at
+ * exit it writes "rebound-fault: alloc=A pq=P" (the calls it counted).
+ * With REBOUND_FAULT_TRACE set, it also writes "rebound-fault: call
+ * KIND:N (CALL)" for every call it counts, so that a test can find the
+ * calls that only an error path makes.
  *
  * rebound-pipe is single-threaded and every call counts.  rebound-milter
  * runs libmilter's threads, the suppression loader and the writer side by

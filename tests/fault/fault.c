@@ -19,9 +19,15 @@
 
 #include "fault.h"
 
+#define FAULT_POINTS_MAX 4
+
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
-static int fault_kind_set = -1;		/* the kind to fail, or -1 */
-static unsigned long fault_nth;		/* the call of that kind to fail */
+static struct {
+	enum fault_kind kind;
+	unsigned long nth;		/* the call of that kind to fail */
+} fault_points[FAULT_POINTS_MAX];
+static size_t fault_npoints;
+static bool fault_trace;		/* REBOUND_FAULT_TRACE: say every call */
 static unsigned long fault_abort_pq;	/* abort() at this libpq call, or 0 */
 static atomic_ulong fault_calls[2];	/* calls so far, per kind */
 
@@ -61,7 +67,24 @@ fault_injected(enum fault_kind kind, unsigned long nth, const char *what, unsign
 	(void)!write(STDERR_FILENO, line, (size_t)len);
 }
 
-/* fault_setup - read REBOUND_FAULT once */
+/* fault_trace_call - REBOUND_FAULT_TRACE: one line per counted call */
+static void
+fault_trace_call(enum fault_kind kind, unsigned long n, const char *what)
+{
+	char line[128];
+	int len;
+
+	len = snprintf(line, sizeof(line), "rebound-fault: call %s:%lu (%s)\n",
+		       kind == FAULT_ALLOC ? "alloc" : "pq", n, what);
+	(void)!write(STDERR_FILENO, line, (size_t)len);
+}
+
+/*
+ * fault_setup - read REBOUND_FAULT once: "count", or up to
+ * FAULT_POINTS_MAX points separated by commas, each alloc:N or pq:N
+ * ("pq:9,pq:12": the 9th libpq call fails, and so does the 12th, which
+ * may be one that only the error handling of the first makes).
+ */
 static void
 fault_setup(void)
 {
@@ -71,12 +94,21 @@ fault_setup(void)
 	/* What a g_malloc() failure does: abort(), here at a chosen libpq call. */
 	if (abort_at != NULL)
 		fault_abort_pq = strtoul(abort_at, NULL, 10);
+	fault_trace = getenv("REBOUND_FAULT_TRACE") != NULL;
 	if (spec == NULL)
 		return;
-	if (strncmp(spec, "alloc:", 6) == 0)
-		fault_kind_set = FAULT_ALLOC, fault_nth = strtoul(spec + 6, NULL, 10);
-	else if (strncmp(spec, "pq:", 3) == 0)
-		fault_kind_set = FAULT_PQ, fault_nth = strtoul(spec + 3, NULL, 10);
+	while (*spec != '\0' && fault_npoints < FAULT_POINTS_MAX) {
+		char *end;
+
+		if (strncmp(spec, "alloc:", 6) == 0)
+			fault_points[fault_npoints].kind = FAULT_ALLOC, spec += 6;
+		else if (strncmp(spec, "pq:", 3) == 0)
+			fault_points[fault_npoints].kind = FAULT_PQ, spec += 3;
+		else
+			break;
+		fault_points[fault_npoints++].nth = strtoul(spec, &end, 10);
+		spec = *end == ',' ? end + 1 : end;
+	}
 	atexit(fault_report);
 }
 
@@ -97,11 +129,16 @@ fault_inject(enum fault_kind kind, const char *what)
 		return 0;
 	pthread_once(&fault_once, fault_setup);
 	n = atomic_fetch_add(&fault_calls[kind], 1) + 1;
+	if (fault_trace)
+		fault_trace_call(kind, n, what);
 	if (kind == FAULT_PQ && n == fault_abort_pq)
 		abort();
-	if (n != fault_nth || (int)kind != fault_kind_set)
-		return 0;
-	fault_injected(kind, n, what,
-		       atomic_load(&fault_calls[FAULT_PQ]) - (kind == FAULT_PQ ? 1 : 0));
-	return 1;
+	for (size_t i = 0; i < fault_npoints; i++) {
+		if (fault_points[i].kind != kind || fault_points[i].nth != n)
+			continue;
+		fault_injected(kind, n, what,
+			       atomic_load(&fault_calls[FAULT_PQ]) - (kind == FAULT_PQ ? 1 : 0));
+		return 1;
+	}
+	return 0;
 }
