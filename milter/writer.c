@@ -274,6 +274,15 @@ writer_store_batch(struct mrec *const *batch, size_t n)
 	free(error);
 	if (db_connection_ok(w.db))
 		db_rollback(w.db);
+	/*
+	 * A ROLLBACK that failed (libpq out of memory) leaves the transaction
+	 * open on a live connection, and the records stored one by one next
+	 * would go into it, be taken for stored, and die with the connection.
+	 * Drop the connection instead, which rolls back for certain; the
+	 * records then wait in the spool for the next one.
+	 */
+	if (PQtransactionStatus(db_conn(w.db)) != PQTRANS_IDLE)
+		writer_disconnect();
 	return -1;
 }
 
