@@ -16,10 +16,13 @@
 # spool waits for the lock, the five records pile up in the queue, and
 # once the lock goes the writer stores them in one transaction.  So the
 # calls cover the connection, the replay, single inserts, BEGIN, a batch of
-# inserts and COMMIT.
+# inserts and COMMIT.  The ROLLBACK after a failed statement is a call that
+# no run without a fault makes: each single libpq fault that led to one
+# (REBOUND_FAULT_TRACE shows it) runs again with the ROLLBACK failing too.
 #
 # The outcomes, as rebound-milter(8) documents them:
-#   pq:N     a failed libpq call costs SMTP nothing: the workload sees the
+#   pq:N     (and pq:N,pq:R, R the ROLLBACK)
+#            a failed libpq call costs SMTP nothing: the workload sees the
 #            milter's normal replies and the milter keeps running.  The
 #            records wait in the spool (or are stored again, one by one,
 #            after a failed batch) and, once the next attempt succeeds,
@@ -67,7 +70,9 @@ reset() {
 
 # --- the lock that holds the writer ------------------------------------------
 coproc LOCKER { exec psql -XqAt 2>&1; }
-RB_PIDS="$RB_PIDS $LOCKER_PID"
+# bash forgets LOCKER_PID once the session ends.
+LOCKER_SESSION=$LOCKER_PID
+RB_PIDS="$RB_PIDS $LOCKER_SESSION"
 locker() {	# locker SQL - run SQL in the locking session, wait for it
 	local line
 	printf '%s\nSELECT %s;\n' "$1" "'locker-done'" >&"${LOCKER[1]}"
@@ -81,13 +86,12 @@ lock() { locker "BEGIN; LOCK TABLE rebound.messages IN SHARE ROW EXCLUSIVE MODE;
 unlock() { locker "COMMIT;"; }
 
 # --- conditions to poll ---------------------------------------------------------
-poll() {	# poll SECS CMD... - every 50 ms until CMD succeeds
-	local i
-	for ((i = 0; i < $1 * 20; i++)); do
-		"${@:2}" && return 0
+poll() {	# poll SECS CMD... - every 50 ms until CMD succeeds, for SECS at most
+	local end=$((SECONDS + $1))
+	until "${@:2}"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
 		sleep 0.05
 	done
-	return 1
 }
 injected() { grep -q '^rebound-fault: injected' "$RUN_ERR"; }
 writer_waits() {
@@ -95,7 +99,7 @@ writer_waits() {
 		WHERE application_name = 'rebound-milter' AND wait_event_type = 'Lock'")" != 0 ]
 }
 held_or_injected() { writer_waits || injected; }
-gone() { ! kill -0 "$MILTER_PID" 2>/dev/null; }
+gone() { [ -e "$M.status" ]; }
 up_or_gone() { port_listening "$PORT" || gone; }
 loaded() { grep -q "rebound-milter\[$MILTER_PID\]: suppression list loaded" "$MILTER_LOG"; }
 spool_empty() { [ -z "$(ls "$MILTER_SPOOL")" ]; }
@@ -105,25 +109,43 @@ stored() { spool_empty && [ "$(state)" = "$(expected)" ]; }
 # libmilter notices a stop only when its accept loop's 5-second poll ends,
 # and waiting for that in every round would take most of the test's time.
 # So each round's milter listens on the next of eight ports, stops in the
-# background, and settle collects the exit statuses.
+# background, and settle collects the exit statuses.  Each milter runs
+# under a subshell that writes its pid to $M.pid and its exit status to
+# $M.status: the rounds start so many processes that pids come round
+# again, and bash forgets the status of a background job whose pid a new
+# child takes.
 PORTS=("$P_MILTER" "$P_SPARE" "$P_EXTRA" "$P_BMX" "$P_SMTP" "$P_GOOD" "$P_BAD" "$P_SLOW")
 NEXT_PORT=0
 STOPPING=()
+mkdir -p "$T/milters"
 
-# start BINARY [ENV...] - the milter in the foreground, its stderr in RUN_ERR
+# start BINARY [ENV...] - a milter in the foreground, its stderr in RUN_ERR;
+# sets M (its files), MILTER_PID and PORT
 start() {
+	local entry
+	# Milters that have stopped since are no longer rb_cleanup's to kill.
+	for entry in "${STOPPING[@]}"; do
+		[ -e "${entry%%:*}.status" ] && entry=${entry#*:} && forget "${entry%%:*}"
+	done
 	PORT=${PORTS[NEXT_PORT++ % ${#PORTS[@]}]}
+	M="$T/milters/$NEXT_PORT"
 	poll 20 rb_port_free "$PORT" || diag "port $PORT still taken"
-	env "${@:2}" "$T/bin/$1" -f -c "$T/etc/rebound.conf" -p "inet:$PORT@127.0.0.1" \
-		2>>"$RUN_ERR" &
-	MILTER_PID=$!
+	(
+		env "${@:2}" "$T/bin/$1" -f -c "$T/etc/rebound.conf" -p "inet:$PORT@127.0.0.1" \
+			2>>"$RUN_ERR" &
+		echo $! >"$M.pid"
+		wait $!
+		echo $? >"$M.status"
+	) &
+	poll 5 test -s "$M.pid"
+	MILTER_PID=$(cat "$M.pid")
 	RB_PIDS="$RB_PIDS $MILTER_PID"
 	# A fault at the writer's first calls ends the milter before it listens.
 	poll 20 up_or_gone || diag "$1 did not come up: $(tail -3 "$RUN_ERR")"
 }
 
-# forget PID - take PID off the list rb_cleanup kills (word by word: a plain
-# substitution could cut a longer pid that begins with it)
+# forget PID - take PID off the list rb_cleanup kills, once it has exited
+# (word by word: a plain substitution could cut a longer pid)
 forget() {
 	local p kept=""
 	for p in $RB_PIDS; do
@@ -132,10 +154,17 @@ forget() {
 	RB_PIDS=$kept
 }
 
+# exit_status - the exit status of the milter of M, once it has exited
+exit_status() {
+	poll 20 gone || { diag "milter $MILTER_PID does not exit"; return 1; }
+	forget "$MILTER_PID"
+	return "$(cat "$M.status")"
+}
+
 # stop_later WHAT - SIGTERM to the milter; settle reports its exit status
 stop_later() {
-	kill "$MILTER_PID" 2>/dev/null
-	STOPPING+=("$MILTER_PID:$1")
+	gone || kill "$MILTER_PID"
+	STOPPING+=("$M:$MILTER_PID:$1")
 }
 
 # settle - wait for the milters told to stop; BAD_STOPS: those not exiting 0
@@ -143,9 +172,11 @@ settle() {
 	local entry status
 	BAD_STOPS=0
 	for entry in "${STOPPING[@]}"; do
-		wait "${entry%%:*}"
+		M=${entry%%:*}
+		entry=${entry#*:}
+		MILTER_PID=${entry%%:*}
+		exit_status
 		status=$?
-		forget "${entry%%:*}"
 		[ "$status" = 0 ] && continue
 		BAD_STOPS=$((BAD_STOPS + 1))
 		diag "${entry#*:}: exit $status after SIGTERM"
@@ -194,7 +225,7 @@ round() {
 	# A fatal exit frees nothing, by design: LeakSanitizer's report would
 	# replace its status.  The runs that end normally keep leak checking.
 	case $spec in alloc:*) asan="${asan:+$asan:}detect_leaks=0" ;; esac
-	start rebound-milter-fault REBOUND_FAULT="$spec" ASAN_OPTIONS="$asan"
+	start rebound-milter-fault REBOUND_FAULT="$spec" REBOUND_FAULT_TRACE=1 ASAN_OPTIONS="$asan"
 	poll 10 held_or_injected || diag "$spec: the writer neither waited nor failed"
 	WORKLOAD=skipped
 	case $spec in
@@ -209,10 +240,8 @@ round() {
 	FAULT_EXIT=
 	case $spec in
 	alloc:*)
-		poll 10 gone
-		wait "$MILTER_PID"
+		exit_status
 		FAULT_EXIT=$?
-		forget "$MILTER_PID"
 		# The restart, without faults, stores what the spool holds.
 		start rebound-milter
 		poll 15 stored
@@ -239,15 +268,20 @@ PQS=$(sed -n 's/^rebound-fault: alloc=[0-9]* pq=\([0-9]*\)$/\1/p' "$RUN_ERR")
 ok $? "the writer made $ALLOCS allocations and $PQS fallible libpq calls"
 diag "count run: $((SECONDS - START)) s"
 
-# inject KIND TOTAL - fail each point in turn and check the outcome
+# inject KIND WHAT SPEC... - run a round for each SPEC and check its outcome
+# for faults of KIND; WHAT names them in the results.  A single libpq fault
+# that led to a ROLLBACK adds "that fault and the ROLLBACK" to PAIRS.
+PAIRS=()
 inject() {
-	local kind=$1 total=$2 n bad_hit=0 bad_smtp=0 bad_exit=0 bad_db=0 died=0 spec
+	local kind=$1 what=$2 bad_hit=0 bad_smtp=0 bad_exit=0 bad_db=0 died=0 spec point n r
 	local start=$SECONDS
-	for n in $(seq 1 "$total"); do
-		spec=$kind:$n
+	shift 2
+	for spec in "$@"; do
 		round "$spec"
-		grep -q "^rebound-fault: injected $spec " "$RUN_ERR" ||
-			{ bad_hit=$((bad_hit + 1)); diag "$spec: not injected"; }
+		for point in ${spec//,/ }; do
+			grep -q "^rebound-fault: injected $point " "$RUN_ERR" ||
+				{ bad_hit=$((bad_hit + 1)); diag "$spec: $point not injected"; }
+		done
 		[ "$STATE_OK" = 0 ] || bad_db=$((bad_db + 1))
 		if [ "$kind" = pq ]; then
 			[ "$WORKLOAD" = ok ] || { bad_smtp=$((bad_smtp + 1)); diag "$spec: workload $WORKLOAD"; }
@@ -255,34 +289,52 @@ inject() {
 		else
 			[ "$WORKLOAD" = failed ] && { bad_smtp=$((bad_smtp + 1)); diag "$spec: workload failed"; }
 			[ "$WORKLOAD" = skipped ] && died=$((died + 1))
-			grep -q "fatal: out of memory" "$RUN_ERR" && [ "$FAULT_EXIT" = 1 ] ||
-				{ bad_exit=$((bad_exit + 1)); diag "$spec: exit $FAULT_EXIT"; }
+			if ! grep -q "fatal: out of memory" "$RUN_ERR" || [ "$FAULT_EXIT" != 1 ]; then
+				bad_exit=$((bad_exit + 1))
+				diag "$spec: exit $FAULT_EXIT"
+			fi
 		fi
+		# The writer's only PQexec is db_rollback's ROLLBACK.
+		case $spec in
+		pq:*,*) ;;
+		pq:*)
+			n=${spec#pq:}
+			r=$(sed -n 's/^rebound-fault: call pq:\([0-9]*\) (PQexec)$/\1/p' "$RUN_ERR" |
+				awk -v n="$n" '$1 > n { print; exit }')
+			[ -n "$r" ] && PAIRS+=("$spec,pq:$r") ;;
+		esac
 	done
 	settle
-	is "$bad_hit" 0 "each of $total $kind faults was injected"
+	is "$bad_hit" 0 "each of $# $what was injected"
 	if [ "$kind" = pq ]; then
-		is "$bad_smtp" 0 "each of $total $kind faults leaves the SMTP replies alone"
+		is "$bad_smtp" 0 "each of $# $what leaves the SMTP replies alone"
 		is "$bad_exit" 0 "after each, the milter runs on"
 		is "$BAD_STOPS" 0 "and stops cleanly"
 	else
-		is "$bad_smtp" 0 "each answered workload of the $total $kind faults had normal replies"
-		diag "$kind faults before the workload (the milter was gone): $died"
-		is "$bad_exit" 0 "each of $total $kind faults exits 1 (fatal: out of memory)"
+		is "$bad_smtp" 0 "each answered workload of the $# $what had normal replies"
+		diag "$what before the workload (the milter was gone): $died"
+		is "$bad_exit" 0 "each of $# $what exits 1 (fatal: out of memory)"
 		is "$BAD_STOPS" 0 "and each restart without faults stops cleanly"
 	fi
-	is "$bad_db" 0 "after each of $total $kind faults every answered record is stored once, the spool empty"
-	diag "$kind faults: $((SECONDS - start)) s"
+	is "$bad_db" 0 "after each of $# $what every answered record is stored once, the spool empty"
+	diag "$what: $((SECONDS - start)) s"
 }
 
-inject pq "$PQS"
-inject alloc "$ALLOCS"
-diag "fault points injected: $ALLOCS allocations + $PQS libpq calls = $((ALLOCS + PQS)) in $((SECONDS - START)) s"
+inject pq "libpq faults" $(seq -f 'pq:%g' 1 "$PQS")
+# A failed ROLLBACK leaves the transaction open on a live connection: the
+# records then stored one by one must not go into it.
+[ "${#PAIRS[@]}" -gt 5 ]
+ok $? "${#PAIRS[@]} libpq faults led to a ROLLBACK"
+inject pq "libpq faults with a failed ROLLBACK" "${PAIRS[@]}"
+inject alloc "allocation faults" $(seq -f 'alloc:%g' 1 "$ALLOCS")
+diag "fault points injected: $ALLOCS allocations + $PQS libpq calls = $((ALLOCS + PQS)),"
+diag "and ${#PAIRS[@]} ROLLBACKs after a libpq fault, in $((SECONDS - START)) s"
 cat "$T"/log/round-*.err >"$T/log/milter.stderr"
 # The locking session ends with its input.
-exec {LOCKER[1]}>&-
-wait "$LOCKER_PID"
-forget "$LOCKER_PID"
+fd=${LOCKER[1]}
+exec {fd}>&-
+wait "$LOCKER_SESSION" 2>/dev/null
+forget "$LOCKER_SESSION"
 milter_clean_stderr
 
 done_testing
