@@ -33,14 +33,21 @@ mrec_create(char kind)
 	return rec;
 }
 
-void
-mrec_add(struct mrec *rec, const char *field)
+/* mrec_adopt - append field, which the record now owns */
+static void
+mrec_adopt(struct mrec *rec, char *field)
 {
 	if (rec->n == rec->cap) {
 		rec->cap *= 2;
 		rec->f = xrealloc(rec->f, rec->cap * sizeof(*rec->f));
 	}
-	rec->f[rec->n++] = field != NULL ? xstrdup(field) : NULL;
+	rec->f[rec->n++] = field;
+}
+
+void
+mrec_add(struct mrec *rec, const char *field)
+{
+	mrec_adopt(rec, field != NULL ? xstrdup(field) : NULL);
 }
 
 void
@@ -150,8 +157,7 @@ mrec_decode(const char *line, size_t len)
 		} else {
 			if ((field = mrec_unescape(p, fe, &bad)) == NULL)
 				goto bad;
-			mrec_add(rec, field);
-			free(field);
+			mrec_adopt(rec, field);
 		}
 		p = fe;
 	}
