@@ -39,7 +39,8 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/milter.sh"
-FAULT="$REPO/tests/fault/rebound-milter-fault"
+# FAULT_MILTER_BIN: another fault build of the milter (a ThreadSanitizer one).
+FAULT=${FAULT_MILTER_BIN:-$REPO/tests/fault/rebound-milter-fault}
 [ -x "$FAULT" ] || bail_out "$FAULT not built (make test-binaries)"
 
 rb_init
