@@ -290,7 +290,7 @@ inject() {
 		else
 			[ "$WORKLOAD" = failed ] && { bad_smtp=$((bad_smtp + 1)); diag "$spec: workload failed"; }
 			[ "$WORKLOAD" = skipped ] && died=$((died + 1))
-			if ! grep -q "fatal: out of memory" "$RUN_ERR" || [ "$FAULT_EXIT" != 1 ]; then
+			if ! grep -q "fatal: out of memory" "$MILTER_LOG" || [ "$FAULT_EXIT" != 1 ]; then
 				bad_exit=$((bad_exit + 1))
 				diag "$spec: exit $FAULT_EXIT"
 			fi
