@@ -414,4 +414,5 @@ clean:
 	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
 	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d milter/*.o milter/*.d \
 	    tests/unit/*.o tests/unit/*.d $(FUZZ_REPLAY) $(FUZZ_BIN) \
-	    tests/fuzz/*.o tests/fuzz/*.d $(FAULT_BIN) $(FAULT_MILTER_BIN) $(TEST_TOOLS) tests/tools/*.o tests/tools/*.d
+	    tests/fuzz/*.o tests/fuzz/*.d $(FAULT_BIN) $(FAULT_MILTER_BIN) $(TEST_TOOLS) \
+	    tests/tools/*.o tests/tools/*.d
