@@ -239,10 +239,16 @@ deps:
 	@tests/lib/deps.sh
 
 # --- tests --------------------------------------------------------------
+# Test files run PROVE_JOBS at a time.  Each integration test has its own
+# temporary directory, PostgreSQL, Postfix and block of ports, so they can
+# run side by side; the two fault-injection tests spend most of their time
+# waiting for processes, which two at a time makes up for.
+PROVE_JOBS ?= 2
+
 check: deps
 	$(MAKE) test-binaries
 	$(MAKE) lint
-	prove --timer $(UNIT_BIN) tests/fuzz/regress.t tests/integration/*.t
+	prove --timer -j$(PROVE_JOBS) $(UNIT_BIN) tests/fuzz/regress.t tests/integration/*.t
 ifeq ($(SANITIZE),)
 	$(MAKE) check-valgrind
 else
@@ -263,7 +269,7 @@ check-valgrind: test-binaries
 	prove --exec '$(VALGRIND)' $(UNIT_BIN)
 
 check-integration: test-binaries
-	prove --timer tests/integration/*.t
+	prove --timer -j$(PROVE_JOBS) tests/integration/*.t
 
 # tests/lint-sql.pl: SQL is constant text with $n parameters, never built
 # from runtime values; its self-test shows it catches a violation.
