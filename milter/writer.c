@@ -271,9 +271,15 @@ writer_store_batch(struct mrec *const *batch, size_t n)
 			return 0;
 		}
 	}
+	if (!db_connection_ok(w.db)) {
+		/* Said here: the records go to the spool without a word after. */
+		msg_warn("database lost, spooling records: %s", error != NULL ? error : "?");
+		free(error);
+		writer_disconnect();
+		return -1;
+	}
 	free(error);
-	if (db_connection_ok(w.db))
-		db_rollback(w.db);
+	db_rollback(w.db);
 	/*
 	 * A ROLLBACK that failed (libpq out of memory) leaves the transaction
 	 * open on a live connection, and the records stored one by one next

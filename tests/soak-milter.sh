@@ -177,7 +177,7 @@ is $? 0 "the milter stopped cleanly"
 is "$(cat "$T/log/milter.stderr" "$MILTER_LOG" | grep -Ec 'fatal|panic')" 0 "no fatal error from the milter"
 is "$(grep -Ec 'record dropped|record lost|malformed records|spool replay:' "$MILTER_LOG")" 0 \
 	"no record dropped, lost or malformed"
-milter_logged "database (unavailable|lost), spooling records"
+milter_logged "database (unavailable|lost|failed), spooling records"
 ok $? "the milter logged that it was spooling while PostgreSQL was away"
 milter_logged "database available again"
 ok $? "and that the database was back"
