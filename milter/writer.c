@@ -35,6 +35,13 @@
 
 #define WRITER_RETRY_MAX	5	/* seconds between connection attempts, at most */
 #define WRITER_BATCH		64
+/*
+ * How long the writer lets records gather once one has come, unless a
+ * whole batch is there sooner.  Under load that turns a statement and two
+ * thread wake-ups per message into one of each per batch; a record still
+ * reaches the database within a fraction of a second.
+ */
+#define WRITER_LINGER_NS	(100 * 1000 * 1000L)
 
 static struct {
 	pthread_mutex_t lock;
@@ -63,70 +70,196 @@ static struct {
 	.cond = PTHREAD_COND_INITIALIZER,
 };
 
-static const char sql_message[] =
+/*
+ * Each statement stores a whole batch: its parameters are arrays, one per
+ * column, and a statement is a transaction of its own, so a batch costs
+ * PostgreSQL one round trip per kind of record.  Recipients name their
+ * message by token, which is unique.
+ */
+static const char sql_messages[] =
 	"WITH m AS ("
 	" INSERT INTO rebound.messages (token, queue_id, message_id_header, envelope_sender, tags)"
-	" VALUES ($1, $2, $3, $4, $5::jsonb)"
-	" ON CONFLICT (token) DO UPDATE SET token = EXCLUDED.token RETURNING id)"
+	" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])"
+	" ON CONFLICT (token) DO UPDATE SET token = EXCLUDED.token RETURNING id, token)"
 	" INSERT INTO rebound.recipients (message_id, address)"
-	" SELECT m.id, a FROM m, unnest($6::text[]) AS a"
+	" SELECT m.id, r.address FROM m JOIN unnest($6::text[], $7::text[]) AS r (token, address)"
+	" ON r.token = m.token"
 	" ON CONFLICT (message_id, address) DO NOTHING";
 
-static const char sql_event[] =
+static const char sql_events[] =
 	"INSERT INTO rebound.events (kind, sync, source, dedup_key, recipient, status,"
 	" reply_code, diagnostic, queue_id, rule, reason, category, hard)"
-	" VALUES ('rejected', true, 'milter', $1, $2, $3, $4::smallint, $5, $6, $7, $8, $9,"
-	" $10::boolean)"
+	" SELECT 'rejected', true, 'milter', e.dedup_key, e.recipient, e.status,"
+	" e.reply_code::smallint, e.diagnostic, e.queue_id, e.rule, e.reason, e.category,"
+	" e.hard::boolean"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+	" $7::text[], $8::text[], $9::text[], $10::text[])"
+	" AS e (dedup_key, recipient, status, reply_code, diagnostic, queue_id, rule, reason,"
+	" category, hard)"
 	" ON CONFLICT (dedup_key) DO NOTHING";
 
-/* writer_array - fields from first on as a PostgreSQL text[] literal */
-static char *
-writer_array(const struct mrec *rec, size_t first)
-{
-	struct buf *b = buf_create(SPOOL_LINE_MAX * 2);
+#define MESSAGE_FIELDS	5	/* token, queue id, Message-ID, sender, tags; recipients follow */
+#define EVENT_FIELDS	10
+#define COLUMNS_MAX	EVENT_FIELDS	/* more than a message's MESSAGE_FIELDS + 2 */
 
-	buf_putc(b, '{');
-	for (size_t i = first; i < rec->n; i++) {
-		if (rec->f[i] == NULL)
-			continue;
-		if (i > first)
-			buf_putc(b, ',');
-		buf_putc(b, '"');
-		for (const char *p = rec->f[i]; *p != '\0'; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_putc(b, '\\');
-			buf_putc(b, *p);
-		}
-		buf_putc(b, '"');
-	}
-	buf_putc(b, '}');
-	return buf_detach(&b, NULL);
+/* writer_well_formed - whether rec has the fields its kind needs */
+static bool
+writer_well_formed(const struct mrec *rec)
+{
+	return (rec->kind == 'M' && rec->n >= MESSAGE_FIELDS && rec->f[0] != NULL) ||
+	       (rec->kind == 'E' && rec->n == EVENT_FIELDS && rec->f[0] != NULL);
 }
 
-/* writer_insert - store one record; -1 and *error_r on failure */
-static int
-writer_insert(struct db *db, const struct mrec *rec, char **error_r)
+/*
+ * A batch statement's parameters are array literals, one per column, built
+ * one after the other in a single buffer, each ended by a NUL.
+ */
+struct columns {
+	struct buf *b;
+	size_t n;
+	size_t start[COLUMNS_MAX];	/* where each literal begins in b */
+};
+
+/* columns_open - an empty set, bounded by the most a batch can hold */
+static void
+columns_open(struct columns *c)
 {
+	/* Every field of every record, each character escaped. */
+	c->b = buf_create((size_t)WRITER_BATCH * SPOOL_LINE_MAX * 2);
+	c->n = 0;
+}
+
+/* columns_begin - start the next column's literal */
+static void
+columns_begin(struct columns *c)
+{
+	c->start[c->n++] = buf_len(c->b);
+	buf_putc(c->b, '{');
+}
+
+/* columns_add - append value (NULL: SQL NULL) to the current column */
+static void
+columns_add(struct columns *c, const char *value)
+{
+	if (buf_len(c->b) > c->start[c->n - 1] + 1)
+		buf_putc(c->b, ',');
+	if (value == NULL) {
+		buf_puts(c->b, "NULL");
+		return;
+	}
+	buf_putc(c->b, '"');
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_putc(c->b, '\\');
+		buf_putc(c->b, *p);
+	}
+	buf_putc(c->b, '"');
+}
+
+/* columns_end - close the current column's literal */
+static void
+columns_end(struct columns *c)
+{
+	buf_putc(c->b, '}');
+	buf_putc(c->b, '\0');
+}
+
+/*
+ * columns_run - run sql with the columns as its parameters and free them;
+ * -1 and *error_r on failure
+ */
+static int
+columns_run(struct db *db, const char *sql, struct columns *c, char **error_r)
+{
+	const char *v[COLUMNS_MAX];
 	PGresult *res;
 
-	if (rec->kind == 'M' && rec->n >= 5) {
-		char *rcpts = writer_array(rec, 5);
-		const char *v[6] = { rec->f[0], rec->f[1], rec->f[2], rec->f[3],
-				     rec->f[4] != NULL ? rec->f[4] : "{}", rcpts };
-
-		res = db_query(db, sql_message, 6, v, PGRES_COMMAND_OK, error_r);
-		free(rcpts);
-	} else if (rec->kind == 'E' && rec->n == 10) {
-		res = db_query(db, sql_event, 10, (const char *const *)rec->f, PGRES_COMMAND_OK,
-			       error_r);
-	} else {
-		*error_r = xstrdup("malformed record");
-		return -1;
-	}
+	for (size_t i = 0; i < c->n; i++)
+		v[i] = buf_str(c->b) + c->start[i];
+	res = db_query(db, sql, (int)c->n, v, PGRES_COMMAND_OK, error_r);
+	buf_free(&c->b);
 	if (res == NULL)
 		return -1;
 	PQclear(res);
 	return 0;
+}
+
+/*
+ * columns_recipients - a column with an entry for each recipient of the
+ * messages of recs: its address, or the token of its message
+ */
+static void
+columns_recipients(struct columns *c, const struct mrec *const *recs, size_t n, bool address)
+{
+	columns_begin(c);
+	for (size_t i = 0; i < n; i++) {
+		if (recs[i]->kind != 'M')
+			continue;
+		for (size_t j = MESSAGE_FIELDS; j < recs[i]->n; j++)
+			if (recs[i]->f[j] != NULL)
+				columns_add(c, address ? recs[i]->f[j] : recs[i]->f[0]);
+	}
+	columns_end(c);
+}
+
+/* writer_insert_messages - one statement for the messages of recs */
+static int
+writer_insert_messages(struct db *db, const struct mrec *const *recs, size_t n, char **error_r)
+{
+	struct columns c;
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += recs[i]->kind == 'M';
+	if (count == 0)
+		return 0;
+	columns_open(&c);
+	for (size_t j = 0; j < MESSAGE_FIELDS; j++) {
+		columns_begin(&c);
+		for (size_t i = 0; i < n; i++)
+			if (recs[i]->kind == 'M')
+				columns_add(&c, j == 4 && recs[i]->f[j] == NULL ? "{}" : recs[i]->f[j]);
+		columns_end(&c);
+	}
+	columns_recipients(&c, recs, n, false);
+	columns_recipients(&c, recs, n, true);
+	return columns_run(db, sql_messages, &c, error_r);
+}
+
+/* writer_insert_events - one statement for the events of recs */
+static int
+writer_insert_events(struct db *db, const struct mrec *const *recs, size_t n, char **error_r)
+{
+	struct columns c;
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++)
+		count += recs[i]->kind == 'E';
+	if (count == 0)
+		return 0;
+	columns_open(&c);
+	for (size_t j = 0; j < EVENT_FIELDS; j++) {
+		columns_begin(&c);
+		for (size_t i = 0; i < n; i++)
+			if (recs[i]->kind == 'E')
+				columns_add(&c, recs[i]->f[j]);
+		columns_end(&c);
+	}
+	return columns_run(db, sql_events, &c, error_r);
+}
+
+/*
+ * writer_insert - store recs[0..n), all well formed; -1 and *error_r on
+ * failure.  The two statements are not one transaction, and need not be:
+ * every insert is idempotent, so the records of a failed call can all be
+ * stored again, those that made it included.
+ */
+static int
+writer_insert(struct db *db, const struct mrec *const *recs, size_t n, char **error_r)
+{
+	if (writer_insert_messages(db, recs, n, error_r) < 0)
+		return -1;
+	return writer_insert_events(db, recs, n, error_r);
 }
 
 static void
@@ -182,7 +315,11 @@ writer_store(const struct mrec *rec)
 {
 	char *error = NULL;
 
-	if (writer_insert(w.db, rec, &error) == 0) {
+	if (!writer_well_formed(rec)) {
+		msg_error("record dropped: kind %c with %zu fields", rec->kind, rec->n);
+		return 0;
+	}
+	if (writer_insert(w.db, &rec, 1, &error) == 0) {
 		atomic_store(&w.unhealthy, false);
 		return 0;
 	}
@@ -252,43 +389,29 @@ writer_handle(struct mrec *rec)
 }
 
 /*
- * writer_store_batch - store batch[0..n) in one transaction.  Returns 0
- * when it committed.  Otherwise the transaction is gone as a whole, and
- * the caller stores the records one by one: that spools them if the
- * database went away, and drops only the bad one if a record was bad.
+ * writer_store_batch - store batch[0..n).  Returns 0 when all of it is
+ * stored.  Otherwise the caller stores the records one by one, which
+ * spools them if the database went away, drops only the bad one if a
+ * record was bad, and stores again, harmlessly, those already stored.
  */
 static int
-writer_store_batch(struct mrec *const *batch, size_t n)
+writer_store_batch(const struct mrec *const *batch, size_t n)
 {
 	char *error = NULL;
-	size_t i = 0;
 
-	if (db_exec(w.db, "BEGIN", &error) == 0) {
-		while (i < n && writer_insert(w.db, batch[i], &error) == 0)
-			i++;
-		if (i == n && db_commit(w.db, &error) == 0) {
-			atomic_store(&w.unhealthy, false);
-			return 0;
-		}
+	for (size_t i = 0; i < n; i++)
+		if (!writer_well_formed(batch[i]))
+			return -1;
+	if (writer_insert(w.db, batch, n, &error) == 0) {
+		atomic_store(&w.unhealthy, false);
+		return 0;
 	}
 	if (!db_connection_ok(w.db)) {
 		/* Said here: the records go to the spool without a word after. */
 		msg_warn("database lost, spooling records: %s", error != NULL ? error : "?");
-		free(error);
 		writer_disconnect();
-		return -1;
 	}
 	free(error);
-	db_rollback(w.db);
-	/*
-	 * A ROLLBACK that failed (libpq out of memory) leaves the transaction
-	 * open on a live connection, and the records stored one by one next
-	 * would go into it, be taken for stored, and die with the connection.
-	 * Drop the connection instead, which rolls back for certain; the
-	 * records then wait in the spool for the next one.
-	 */
-	if (PQtransactionStatus(db_conn(w.db)) != PQTRANS_IDLE)
-		writer_disconnect();
 	return -1;
 }
 
@@ -316,7 +439,7 @@ writer_recover(void)
 static void
 writer_drain(void)
 {
-	struct mrec *const *batch = w.batch;
+	const struct mrec *const *batch = (const struct mrec *const *)w.batch;
 	size_t n = w.batch_n;
 	bool stored;
 
@@ -327,12 +450,44 @@ writer_drain(void)
 		 writer_store_batch(batch, n) == 0;
 	if (!stored)
 		for (size_t i = 0; i < n; i++)
-			writer_handle(batch[i]);
+			writer_handle(w.batch[i]);
 	pthread_mutex_lock(&w.lock);
 	for (size_t i = 0; i < n; i++)
 		mrec_free(&w.batch[i]);
 	w.batch_n = 0;
 	pthread_mutex_unlock(&w.lock);
+}
+
+/* deadline_in - the CLOCK_REALTIME time ns nanoseconds from now */
+static struct timespec
+deadline_in(long ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += ns;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return ts;
+}
+
+/*
+ * writer_wait - with w.lock held: wait up to a second for a record, then
+ * up to WRITER_LINGER_NS for a batch of them.  writer_submit() wakes the
+ * writer only for the first record and for a full batch.
+ */
+static void
+writer_wait(void)
+{
+	struct timespec ts = deadline_in(1000000000L);
+
+	while (w.count == 0 && !w.stop)
+		if (pthread_cond_timedwait(&w.cond, &w.lock, &ts) == ETIMEDOUT)
+			return;
+	ts = deadline_in(WRITER_LINGER_NS);
+	while (w.count > 0 && w.count < WRITER_BATCH && !w.stop)
+		if (pthread_cond_timedwait(&w.cond, &w.lock, &ts) == ETIMEDOUT)
+			return;
 }
 
 static void *
@@ -353,13 +508,8 @@ writer_main(void *arg)
 		bool stop;
 
 		pthread_mutex_lock(&w.lock);
-		if (w.count == 0 && !w.stop && wait) {
-			struct timespec ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			pthread_cond_timedwait(&w.cond, &w.lock, &ts);
-		}
+		if (wait)
+			writer_wait();
 		wait = true;
 		while (w.count > 0 && w.batch_n < WRITER_BATCH) {
 			w.batch[w.batch_n++] = w.ring[w.head];
@@ -483,7 +633,8 @@ writer_submit(struct mrec *rec)
 		w.ring[(w.head + w.count) % w.cap] = rec;
 		w.count++;
 		queued = true;
-		pthread_cond_signal(&w.cond);
+		if (w.count == 1 || w.count == WRITER_BATCH)
+			pthread_cond_signal(&w.cond);
 	}
 	pthread_mutex_unlock(&w.lock);
 	if (queued)
