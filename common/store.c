@@ -19,12 +19,25 @@ static const char sql_raw[] =
 	" UNION ALL SELECT id FROM rebound.raw_messages WHERE digest = $5"
 	" LIMIT 1";
 
+/*
+ * The event's message: the one its signed token names, or else the newest
+ * with the Message-ID the report quotes.  The milter stores a message a
+ * moment after it is accepted, and a bounce can come sooner; so a verified
+ * token whose message is not there yet makes its row, which the milter's
+ * insert completes, and which then links the event to its recipient.
+ */
 static const char sql_event[] =
-	"WITH m AS ("
-	" SELECT id FROM rebound.messages"
-	"  WHERE ($19::text IS NOT NULL AND token = $19)"
-	"     OR ($20::text IS NOT NULL AND message_id_header = $20)"
-	"  ORDER BY token IS NOT DISTINCT FROM $19 DESC, created_at DESC LIMIT 1),"
+	"WITH by_token AS ("
+	" SELECT id FROM rebound.messages WHERE $19::text IS NOT NULL AND token = $19::text),"
+	" made AS ("
+	" INSERT INTO rebound.messages (token)"
+	"  SELECT $19::text WHERE $19::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM by_token)"
+	"  ON CONFLICT (token) DO UPDATE SET token = EXCLUDED.token RETURNING id),"
+	" m AS ("
+	" SELECT id FROM (SELECT id, 1 AS rank FROM by_token UNION ALL SELECT id, 1 FROM made"
+	"  UNION ALL (SELECT id, 2 FROM rebound.messages"
+	"   WHERE $20::text IS NOT NULL AND message_id_header = $20::text"
+	"   ORDER BY created_at DESC LIMIT 1)) AS candidates ORDER BY rank LIMIT 1),"
 	" r AS (SELECT rc.id, rc.address FROM rebound.recipients rc, m"
 	"  WHERE rc.message_id = m.id AND (rc.address = $4::text OR $23::boolean)"
 	"  ORDER BY rc.address IS NOT DISTINCT FROM $4::text DESC LIMIT 1)"

@@ -138,6 +138,30 @@ ok $? "outbound.lua: the next message is signed again"
 pg_resume
 wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = 'AB7C8D9E'" 1
 ok $? "and its record reaches the database"
+
+# --- a bounce that comes before its message's record ---------------------------
+# The writer stores records a moment after the message is accepted, and a
+# remote MX close by can reject it and Postfix bounce it sooner.  The bounce
+# makes the message's row from its signed token; the record, here replayed
+# from the spool, completes the row and links the event to its recipient.
+pipe_run -q EARLY1 -r "bounces+$valid@$BOUNCE_DOMAIN" <"$REPO/tests/data/postfix-rejected.eml" >/dev/null
+ok $? "a bounce whose message has no row yet is delivered"
+is "$(q "SELECT m.token, m.envelope_sender IS NULL, e.recipient_id IS NULL
+	FROM rebound.events e JOIN rebound.messages m ON m.id = e.message_id
+	WHERE e.queue_id = 'EARLY1'")" "$valid|t|t" "its event is linked to a row made from the token"
+milter_stop
+printf 'M\t%s\tE4RLY\t<early@client.example>\tann@%s\t{"list":"early"}\tbob@bad.example\tcarol@good.example\n' \
+	"$valid" "$SENDER_DOMAIN" >"$MILTER_SPOOL/0000000000000099.spool"
+chown nobody "$MILTER_SPOOL/0000000000000099.spool"
+milter_start
+wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = 'E4RLY'" 1
+ok $? "the message's record comes later"
+is "$(q "SELECT count(*), min(m.envelope_sender), min(m.tags->>'list'), min(rc.address)
+	FROM rebound.events e JOIN rebound.messages m ON m.id = e.message_id
+	JOIN rebound.recipients rc ON rc.id = e.recipient_id WHERE e.queue_id = 'EARLY1'")" \
+	"1|ann@$SENDER_DOMAIN|early|bob@bad.example" \
+	"it completes the row and links the event to its recipient"
+is "$(q "SELECT count(*) FROM rebound.messages WHERE token = '$valid'")" 1 "one row for the message"
 milter_stop
 milter_clean_stderr
 
