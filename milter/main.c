@@ -236,9 +236,15 @@ main(int argc, char **argv)
 		msg_fatal("smfi_register failed");
 	/* Postfix waits milter_command_timeout (30 s); stay well inside it. */
 	smfi_settimeout(20);
-	umask(007);
+	/*
+	 * A unix socket takes connections from anyone who can reach it, as
+	 * one on 127.0.0.1 does: Postfix connects as its own user, and the
+	 * directory that holds the socket says who may.
+	 */
+	umask(0);
 	if (smfi_opensocket(1) != MI_SUCCESS)
 		msg_fatal("cannot listen on %s", socket_spec);
+	umask(007);
 	set_nodelay();
 	if (!foreground)
 		daemon_background(cfg->milter_pid_file);

@@ -11,12 +11,17 @@
 rb_init
 milter_init
 pg_start
+# As in contrib/postfix/main.cf: a unix socket in Postfix's queue directory,
+# in a directory of the milter's user that Postfix may enter, and written
+# relative to the queue directory on Postfix's side.
+install -d -o nobody -g postfix -m 750 "$T/spool/rebound"
+MILTER_SOCKET="unix:$T/spool/rebound/milter"
 milter_conf
 q "SELECT rebound.suppress('gone@good.example', 'userunknown')" >/dev/null
 milter_start
 wait_for 20 milter_logged "suppression list loaded" || diag "suppression list not loaded"
-POSTFIX_EXTRA="smtpd_milters = inet:127.0.0.1:$P_MILTER
-non_smtpd_milters = inet:127.0.0.1:$P_MILTER
+POSTFIX_EXTRA="smtpd_milters = unix:rebound/milter
+non_smtpd_milters = unix:rebound/milter
 milter_default_action = tempfail" postfix_start
 
 smtp() {	# smtp FROM TO [swaks args...] - one SMTP transaction; the dialogue on stdout

@@ -1,7 +1,9 @@
 # milter.sh - rebound-milter on top of harness.sh; source it after that.
 #
 #   milter_init            copy the milter and the token tool, write a key
-#   milter_conf [lines]    rb_write_conf plus the milter's settings
+#   milter_conf [lines]    rb_write_conf plus the milter's settings; its
+#                          socket is MILTER_SOCKET (libmilter syntax) when
+#                          set, else inet on P_MILTER
 #   milter_start / milter_stop
 #   mt_run SCRIPT VAR=VALUE...   a tests/milter/*.lua script via miltertest
 
@@ -25,7 +27,7 @@ milter_init() {
 
 milter_conf() {
 	rb_write_conf \
-		"milter_socket = inet:$P_MILTER@127.0.0.1" \
+		"milter_socket = ${MILTER_SOCKET:-inet:$P_MILTER@127.0.0.1}" \
 		"milter_user = nobody" \
 		"milter_spool_directory = $MILTER_SPOOL" \
 		"sender_domains = $SENDER_DOMAIN" \
@@ -35,11 +37,21 @@ milter_conf() {
 		"$@"
 }
 
+# milter_listening - whether the milter's socket takes connections: its
+# port, or the unix socket of MILTER_SOCKET
+milter_listening() {
+	case ${MILTER_SOCKET:-} in
+	unix:*) [ -S "${MILTER_SOCKET#unix:}" ] ;;
+	*) port_listening "$P_MILTER" ;;
+	esac
+}
+
 milter_start() {
+	case ${MILTER_SOCKET:-} in unix:*) rm -f "${MILTER_SOCKET#unix:}" ;; esac
 	"$T/bin/rebound-milter" -f -c "$T/etc/rebound.conf" 2>>"$T/log/milter.stderr" &
 	MILTER_PID=$!
 	RB_PIDS="$RB_PIDS $MILTER_PID"
-	wait_for 20 port_listening "$P_MILTER" || rb_die "rebound-milter did not come up: $(tail -3 "$T/log/milter.stderr")"
+	wait_for 20 milter_listening || rb_die "rebound-milter did not come up: $(tail -3 "$T/log/milter.stderr")"
 }
 
 milter_stop() {
