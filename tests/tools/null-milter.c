@@ -9,15 +9,19 @@
  * sender, it also asks for rebound-milter's actions (change of sender,
  * header edits) and changes every envelope sender to it at end of
  * message, as any milter that rewrites the return path must: that floor
- * includes what the change costs Postfix.
+ * includes what the change costs Postfix.  A run of X in the sender is
+ * replaced by a different string in each message, because a return path
+ * that identifies its message is new to every lookup Postfix makes.
  *
  *	null-milter inet:port@host [sender]
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <libmilter/mfapi.h>
@@ -25,6 +29,8 @@
 #define UNCONST(s) ((char *)(uintptr_t)(s))
 
 static char *new_sender;	/* change every envelope sender to this, or NULL */
+static size_t unique_at, unique_len;	/* where its run of X is, and how long */
+static atomic_ulong messages;	/* numbers the messages for the run of X */
 
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
@@ -75,7 +81,16 @@ null_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat
 null_eom(SMFICTX *ctx)
 {
-	if (new_sender != NULL && smfi_chgfrom(ctx, new_sender, NULL) != MI_SUCCESS)
+	char sender[256];
+	unsigned long n = atomic_fetch_add(&messages, 1);
+
+	if (new_sender == NULL)
+		return SMFIS_CONTINUE;
+	/* The message number in base 32, right-aligned in the run of X. */
+	memcpy(sender, new_sender, strlen(new_sender) + 1);
+	for (size_t i = unique_len; i > 0; i--, n /= 32)
+		sender[unique_at + i - 1] = "abcdefghijklmnopqrstuvwxyz234567"[n % 32];
+	if (smfi_chgfrom(ctx, sender, NULL) != MI_SUCCESS)
 		return SMFIS_TEMPFAIL;
 	return SMFIS_CONTINUE;
 }
@@ -113,6 +128,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	new_sender = argc == 3 ? argv[2] : NULL;
+	if (new_sender != NULL && strlen(new_sender) >= 256) {
+		fprintf(stderr, "null-milter: sender too long\n");
+		return 2;
+	}
+	if (new_sender != NULL && strchr(new_sender, 'X') != NULL) {
+		unique_at = (size_t)(strchr(new_sender, 'X') - new_sender);
+		unique_len = strspn(new_sender + unique_at, "X");
+	}
 	if (smfi_setconn(argv[1]) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
 	    smfi_opensocket(1) != MI_SUCCESS) {
 		fprintf(stderr, "null-milter: cannot listen on %s\n", argv[1]);
