@@ -83,7 +83,10 @@ static struct {
 static const char sql_messages[] =
 	"WITH m AS ("
 	" INSERT INTO rebound.messages (token, queue_id, message_id_header, envelope_sender, tags)"
-	" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])"
+	" SELECT x.token, x.queue_id, x.message_id_header, x.envelope_sender,"
+	" coalesce(x.tags, '{}')"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])"
+	" AS x (token, queue_id, message_id_header, envelope_sender, tags)"
 	" ON CONFLICT (token) DO UPDATE SET queue_id = EXCLUDED.queue_id,"
 	" message_id_header = EXCLUDED.message_id_header,"
 	" envelope_sender = EXCLUDED.envelope_sender, tags = EXCLUDED.tags"
@@ -214,25 +217,40 @@ columns_recipients(struct columns *c, const struct mrec *const *recs, size_t n, 
 	columns_end(c);
 }
 
+/*
+ * columns_open_fields - open c with a column for each of the first nfields
+ * fields of the records of recs of the given kind; false, with nothing
+ * open, when there are none
+ */
+static bool
+columns_open_fields(struct columns *c, const struct mrec *const *recs, size_t n, char kind,
+		    size_t nfields)
+{
+	size_t i = 0;
+
+	while (i < n && recs[i]->kind != kind)
+		i++;
+	if (i == n)
+		return false;
+	columns_open(c);
+	for (size_t j = 0; j < nfields; j++) {
+		columns_begin(c);
+		for (i = 0; i < n; i++)
+			if (recs[i]->kind == kind)
+				columns_add(c, recs[i]->f[j]);
+		columns_end(c);
+	}
+	return true;
+}
+
 /* writer_insert_messages - one statement for the messages of recs */
 static int
 writer_insert_messages(struct db *db, const struct mrec *const *recs, size_t n, char **error_r)
 {
 	struct columns c;
-	size_t count = 0;
 
-	for (size_t i = 0; i < n; i++)
-		count += recs[i]->kind == 'M';
-	if (count == 0)
+	if (!columns_open_fields(&c, recs, n, 'M', MESSAGE_FIELDS))
 		return 0;
-	columns_open(&c);
-	for (size_t j = 0; j < MESSAGE_FIELDS; j++) {
-		columns_begin(&c);
-		for (size_t i = 0; i < n; i++)
-			if (recs[i]->kind == 'M')
-				columns_add(&c, j == 4 && recs[i]->f[j] == NULL ? "{}" : recs[i]->f[j]);
-		columns_end(&c);
-	}
 	columns_recipients(&c, recs, n, false);
 	columns_recipients(&c, recs, n, true);
 	return columns_run(db, sql_messages, &c, error_r);
@@ -243,20 +261,9 @@ static int
 writer_insert_events(struct db *db, const struct mrec *const *recs, size_t n, char **error_r)
 {
 	struct columns c;
-	size_t count = 0;
 
-	for (size_t i = 0; i < n; i++)
-		count += recs[i]->kind == 'E';
-	if (count == 0)
+	if (!columns_open_fields(&c, recs, n, 'E', EVENT_FIELDS))
 		return 0;
-	columns_open(&c);
-	for (size_t j = 0; j < EVENT_FIELDS; j++) {
-		columns_begin(&c);
-		for (size_t i = 0; i < n; i++)
-			if (recs[i]->kind == 'E')
-				columns_add(&c, recs[i]->f[j]);
-		columns_end(&c);
-	}
 	return columns_run(db, sql_events, &c, error_r);
 }
 
