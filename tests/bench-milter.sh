@@ -97,48 +97,45 @@ wait_for 20 port_listening "$P_MILTER" || rb_die "rebound-milter (TCP) did not c
 wait_for 20 port_listening "$P_SPARE" || rb_die "null-milter did not come up"
 wait_for 20 test -S "$T/spool/rebound/null" || rb_die "null-milter did not come up"
 chmod 666 "$T/spool/rebound/null"
-plain_runs= null_unix_runs= unix_runs= null_tcp_runs= tcp_runs= signed=
-for r in $(seq "$ROUNDS"); do
-	milters
-	read -r p pp _ _ <<<"$(run_batch)"
-	milters "unix:rebound/null"
-	read -r nu nup num _ <<<"$(run_batch "$NULL_UNIX_PID")"
-	milters "unix:rebound/milter"
+# measure KEY [SOCKET PID] - one batch through the milter PID on SOCKET
+# (none without); its seconds go to RUNS[KEY], a line with its rate and CPU
+# to the output, and the signed messages of rebound-milter's batches to
+# SIGNED.
+declare -A RUNS LABEL=([plain]="without milter" [null_unix]="null milter, unix socket"
+	[unix]="rebound-milter, unix socket" [null_tcp]="null milter, TCP"
+	[tcp]="rebound-milter, TCP")
+KEYS="plain null_unix unix null_tcp tcp"
+SIGNED=
+measure() {
+	local secs postfix milter pg
+	milters "${2:-}"
 	rm -f "$T"/sink/*
-	read -r u up um ug <<<"$(run_batch "$UNIX_PID")"
-	signed="$signed $(grep -l "bounces+" "$T"/sink/* 2>/dev/null | wc -l)"
-	milters "inet:127.0.0.1:$P_SPARE"
-	read -r nt ntp ntm _ <<<"$(run_batch "$NULL_TCP_PID")"
-	milters "inet:127.0.0.1:$P_MILTER"
-	rm -f "$T"/sink/*
-	read -r t tp tm tg <<<"$(run_batch "$TCP_PID")"
-	signed="$signed $(grep -l "bounces+" "$T"/sink/* 2>/dev/null | wc -l)"
-	printf 'round %d: msg/s without %.0f; unix socket: null milter %.0f, rebound-milter %.0f;' \
-		"$r" "$(rate "$p")" "$(rate "$nu")" "$(rate "$u")"
-	printf ' TCP: null milter %.0f, rebound-milter %.0f\n' "$(rate "$nt")" "$(rate "$t")"
-	printf '  CPU ms/msg: without: Postfix %s; unix: null milter: Postfix %s, milter %s;' "$pp" "$nup" "$num"
-	printf ' rebound-milter: Postfix %s, milter %s, PostgreSQL %s\n' "$up" "$um" "$ug"
-	printf '              TCP: null milter: Postfix %s, milter %s;' "$ntp" "$ntm"
-	printf ' rebound-milter: Postfix %s, milter %s, PostgreSQL %s\n' "$tp" "$tm" "$tg"
-	plain_runs+="$p"$'\n' null_unix_runs+="$nu"$'\n' unix_runs+="$u"$'\n'
-	null_tcp_runs+="$nt"$'\n' tcp_runs+="$t"$'\n'
-done
-plain=$(printf '%s' "$plain_runs" | median)
-printf 'throughput messages %d sessions %d rounds %d (medians)\n' "$MESSAGES" "$SESSIONS" "$ROUNDS"
-printf '  without milter                  %.2f s  %.0f msg/s\n' "$plain" "$(rate "$plain")"
-for v in null_unix unix null_tcp tcp; do
-	runs=${v}_runs
-	m=$(printf '%s' "${!runs}" | median)
-	case $v in
-	null_unix) label="null milter, unix socket" ;;
-	unix) label="rebound-milter, unix socket" ;;
-	null_tcp) label="null milter, TCP" ;;
-	tcp) label="rebound-milter, TCP" ;;
+	read -r secs postfix milter pg <<<"$(run_batch "${3:-}")"
+	RUNS[$1]+="$secs"$'\n'
+	printf '  %-29s %4.0f msg/s; CPU ms/msg: Postfix %s' "${LABEL[$1]}" "$(rate "$secs")" "$postfix"
+	[ -n "${3:-}" ] && printf ', milter %s' "$milter"
+	case $1 in unix | tcp)
+		printf ', PostgreSQL %s' "$pg"
+		SIGNED="$SIGNED $(grep -l "bounces+" "$T"/sink/* 2>/dev/null | wc -l)" ;;
 	esac
-	printf '  %-31s %.2f s  %.0f msg/s  ratio with/without %.3f\n' "$label" "$m" \
+	echo
+}
+for r in $(seq "$ROUNDS"); do
+	echo "round $r"
+	measure plain
+	measure null_unix "unix:rebound/null" "$NULL_UNIX_PID"
+	measure unix "unix:rebound/milter" "$UNIX_PID"
+	measure null_tcp "inet:127.0.0.1:$P_SPARE" "$NULL_TCP_PID"
+	measure tcp "inet:127.0.0.1:$P_MILTER" "$TCP_PID"
+done
+plain=$(printf '%s' "${RUNS[plain]}" | median)
+printf 'throughput messages %d sessions %d rounds %d (medians)\n' "$MESSAGES" "$SESSIONS" "$ROUNDS"
+for k in $KEYS; do
+	m=$(printf '%s' "${RUNS[$k]}" | median)
+	printf '  %-29s %6.2f s  %4.0f msg/s  ratio with/without %.3f\n' "${LABEL[$k]}" "$m" \
 		"$(rate "$m")" "$(echo "$plain / $m" | bc -l)"
 done
-printf '  messages with a signed return path, per batch:%s (of %d)\n' "$signed" "$MESSAGES"
+printf '  messages with a signed return path, per batch:%s (of %d)\n' "$SIGNED" "$MESSAGES"
 kill "$TCP_PID" 2>/dev/null
 wait "$TCP_PID" 2>/dev/null
 [ "${THROUGHPUT_ONLY:-}" ] && exit 0
