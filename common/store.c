@@ -7,6 +7,7 @@
 
 #include "caps.h"
 #include "store.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 static const char sql_raw[] =
@@ -51,28 +52,6 @@ static const char sql_event[] =
 	" FROM (SELECT 1) AS one LEFT JOIN m ON true LEFT JOIN r ON true"
 	" ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
 
-/*
- * store_text - a copy of s that PostgreSQL will take: valid UTF-8 (a
- * stranger's bytes may not be) and at most max bytes.  NULL stays NULL.
- */
-static char *
-store_text(const char *s, size_t max)
-{
-	size_t len;
-	char *valid, *out;
-
-	if (s == NULL)
-		return NULL;
-	len = strlen(s);
-	if (len > max)
-		len = max;
-	valid = g_utf8_make_valid(s, (gssize)len);
-	/* Cutting may have split a character; make_valid repaired that. */
-	out = xstrdup(valid);
-	g_free(valid);
-	return out;
-}
-
 void
 store_dedup_key(const char *identity, const struct report_rcpt *rc, char out[65])
 {
@@ -96,7 +75,7 @@ store_raw(struct db *db, const struct store_bounce *b, char raw_id[24], char **e
 {
 	char size[24];
 	size_t keep = b->data_len < b->raw_limit ? b->data_len : b->raw_limit;
-	char *err_text = store_text(b->parse_error, 500);
+	char *err_text = utf8_copy(b->parse_error, 500);
 	const char *values[7] = { b->queue_id, b->bounce_address, size,
 				  (b->truncated || keep < b->data_len) ? "t" : "f", b->digest,
 				  err_text, b->data };
@@ -126,14 +105,14 @@ store_event(struct db *db, const struct store_bounce *b, const struct report *r,
 	    const struct report_rcpt *rc, const char *raw_id, int *inserted_r, char **error_r)
 {
 	char reply[8], key[65];
-	char *diag = store_text(rc->diagnostic, LIMIT_DIAGNOSTIC_LEN);
-	char *remote = store_text(rc->remote_mta, 255);
-	char *reporting = store_text(r->reporting_mta, 255);
-	char *recipient = store_text(rc->recipient, LIMIT_ADDRESS_LEN);
-	char *orig_qid = store_text(r->orig_queue_id, 32);
-	char *orig_mid = store_text(r->orig_message_id, 998);
-	char *action = store_text(rc->action, 32);
-	char *fbtype = store_text(rc->feedback_type, 64);
+	char *diag = utf8_copy(rc->diagnostic, LIMIT_DIAGNOSTIC_LEN);
+	char *remote = utf8_copy(rc->remote_mta, 255);
+	char *reporting = utf8_copy(r->reporting_mta, 255);
+	char *recipient = utf8_copy(rc->recipient, LIMIT_ADDRESS_LEN);
+	char *orig_qid = utf8_copy(r->orig_queue_id, 32);
+	char *orig_mid = utf8_copy(r->orig_message_id, 998);
+	char *action = utf8_copy(rc->action, 32);
+	char *fbtype = utf8_copy(rc->feedback_type, 64);
 	const char *values[23];
 	PGresult *res;
 

@@ -18,7 +18,6 @@
  * still queued and those the writer thread has in hand.
  */
 #include <errno.h>
-#include <glib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 #include "fault.h"
 #include "milter.h"
 #include "msg.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #define WRITER_RETRY_MAX	5	/* seconds between connection attempts, at most */
@@ -621,23 +621,15 @@ writer_start(const struct writer_params *params, char **error_r)
 }
 
 /*
- * writer_make_valid - PostgreSQL refuses text that is not UTF-8, and the
- * addresses and headers of a message are a stranger's bytes: repair them
- * here, once, so that neither the database nor the spool sees them raw.
+ * writer_make_valid - the addresses and headers of a message are a
+ * stranger's bytes: repair them here, once, so that neither the database
+ * nor the spool sees them raw.
  */
 static void
 writer_make_valid(struct mrec *rec)
 {
-	for (size_t i = 0; i < rec->n; i++) {
-		char *valid;
-
-		if (rec->f[i] == NULL || g_utf8_validate(rec->f[i], -1, NULL))
-			continue;
-		valid = g_utf8_make_valid(rec->f[i], -1);
-		free(rec->f[i]);
-		rec->f[i] = xstrdup(valid);
-		g_free(valid);
-	}
+	for (size_t i = 0; i < rec->n; i++)
+		utf8_repair(&rec->f[i]);
 }
 
 int

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef REBOUND_UTF8_H
+#define REBOUND_UTF8_H
+
+#include <stddef.h>
+
+/*
+ * utf8 - text that PostgreSQL will take.  A text column refuses bytes that
+ * are not UTF-8, and addresses, headers and diagnostics are a stranger's
+ * bytes; each invalid sequence becomes U+FFFD instead.
+ */
+
+/*
+ * utf8_copy - a copy (freed with free()) of at most max bytes of s, made
+ * valid; a character that the cut splits is replaced too.  NULL gives NULL.
+ */
+char *utf8_copy(const char *s, size_t max);
+
+/* utf8_repair - replace *sp with a valid copy if it is not valid UTF-8 */
+void utf8_repair(char **sp);
+
+#endif
