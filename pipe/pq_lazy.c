@@ -109,49 +109,25 @@ PQ_FORWARD(int, PQsocket, (const PGconn *conn), (conn))
 PQ_FORWARD(int, PQconsumeInput, (PGconn *conn), (conn))
 PQ_FORWARD(PGnotify *, PQnotifies, (PGconn *conn), (conn))
 
-/* PQfreemem returns nothing and accepts NULL without loading libpq. */
-void
-PQfreemem(void *ptr)
-{
-	static union {
-		void *obj;
-		void (*fn)(void *);
-	} u;
+/*
+ * PQ_FORWARD_FREE - the same for a function that releases a libpq object:
+ * it returns nothing, and NULL is nothing to release, which needs no
+ * libpq loaded.
+ */
+#define PQ_FORWARD_FREE(name, type)                                \
+	void name(type *ptr)                                       \
+	{                                                          \
+		static union {                                     \
+			void *obj;                                 \
+			void (*fn)(type *);                        \
+		} u;                                               \
+		if (ptr == NULL)                                   \
+			return;                                    \
+		if (u.obj == NULL)                                 \
+			u.obj = pq_symbol(#name);                  \
+		u.fn(ptr);                                         \
+	}
 
-	if (ptr == NULL)
-		return;
-	if (u.obj == NULL)
-		u.obj = pq_symbol("PQfreemem");
-	u.fn(ptr);
-}
-
-/* PQclear and PQfinish return nothing, and accept NULL without loading libpq. */
-void
-PQclear(PGresult *res)
-{
-	static union {
-		void *obj;
-		void (*fn)(PGresult *);
-	} u;
-
-	if (res == NULL)
-		return;
-	if (u.obj == NULL)
-		u.obj = pq_symbol("PQclear");
-	u.fn(res);
-}
-
-void
-PQfinish(PGconn *conn)
-{
-	static union {
-		void *obj;
-		void (*fn)(PGconn *);
-	} u;
-
-	if (conn == NULL)
-		return;
-	if (u.obj == NULL)
-		u.obj = pq_symbol("PQfinish");
-	u.fn(conn);
-}
+PQ_FORWARD_FREE(PQfreemem, void)
+PQ_FORWARD_FREE(PQclear, PGresult)
+PQ_FORWARD_FREE(PQfinish, PGconn)
