@@ -130,15 +130,9 @@ EOP
 SENDER=$!
 
 signed() { grep -c 'return-path=<bounces+' "$MILTER_LOG"; }
-half() { [ "$(signed)" -ge $((N / 2)) ]; }
-wait_for 900 half || diag "half way not reached"
-pg_stop
-diag "soak: PostgreSQL stopped at $(signed) messages signed"
-sleep "$OUTAGE"
-at_resume=$(signed)
-pg_resume
+pg_outage signed "$N" "$OUTAGE" 900
+at_resume=$OUTAGE_RESUMED
 resumed=$(date +%s.%N)
-diag "soak: PostgreSQL restarted at $at_resume messages signed"
 
 # The writer tries to reconnect at growing intervals, up to 5 s
 # (milter/writer.c), so that part of the drain time is spent waiting for

@@ -141,13 +141,7 @@ EOP
 SENDER=$!
 
 recorded() { grep -c 'status=recorded' "$T/log/rebound.log"; }
-half() { [ "$(recorded)" -ge $((N / 2)) ]; }
-wait_for 600 half || diag "half way not reached"
-pg_stop
-diag "soak: PostgreSQL stopped at $(recorded) recorded"
-sleep 5
-pg_resume
-diag "soak: PostgreSQL restarted"
+pg_outage recorded "$N" 5 600
 wait "$SENDER"
 ok $? "all $N messages accepted over SMTP"
 all_done() { queue_empty && [ "$(recorded)" -ge "$N" ]; }

@@ -132,6 +132,22 @@ pg_stop() {
 	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$T/pg/data" -m fast -w stop >/dev/null
 }
 
+# pg_outage COUNTER TOTAL SECONDS LIMIT - the soak tests' outage: once the
+# function COUNTER prints at least half of TOTAL (waiting LIMIT seconds at
+# most), stop PostgreSQL for SECONDS and start it again.  OUTAGE_RESUMED
+# is COUNTER's figure at the restart.
+pg_outage() {
+	local counter=$1 total=$2
+	halfway() { [ "$("$counter")" -ge $((total / 2)) ]; }
+	wait_for "$4" halfway || diag "half way not reached"
+	pg_stop
+	diag "soak: PostgreSQL stopped at $("$counter") $counter"
+	sleep "$3"
+	OUTAGE_RESUMED=$("$counter")
+	pg_resume
+	diag "soak: PostgreSQL restarted at $OUTAGE_RESUMED $counter"
+}
+
 q() {
 	psql -XqAt -v ON_ERROR_STOP=1 -c "$1"
 }
