@@ -12,7 +12,8 @@
 #                tests/tools/null-milter on the same kind of socket, which
 #                speaks the same protocol, does nothing, and changes every
 #                envelope sender to a new return path as long as
-#                rebound-milter's.  Each run also shows the CPU time per
+#                rebound-milter's; the last lines set rebound-milter
+#                against that floor.  Each run also shows the CPU time per
 #                message of Postfix, the milter and PostgreSQL, which load
 #                on the machine disturbs less than the wall clock.
 #                THROUGHPUT_ONLY=1 stops there.
@@ -134,6 +135,14 @@ for k in $KEYS; do
 	m=$(printf '%s' "${RUNS[$k]}" | median)
 	printf '  %-29s %6.2f s  %4.0f msg/s  ratio with/without %.3f\n' "${LABEL[$k]}" "$m" \
 		"$(rate "$m")" "$(echo "$plain / $m" | bc -l)"
+done
+# What rebound-milter itself costs: its throughput against the null
+# milter's on the same kind of socket.  The null milter's own ratio is the
+# price of the milter protocol (Postfix's client and libmilter), which no
+# milter can go below.
+for s in unix tcp; do
+	printf '  rebound-milter against the null milter, %-4s   ratio %.3f\n' "$s" \
+		"$(echo "$(printf '%s' "${RUNS[null_$s]}" | median) / $(printf '%s' "${RUNS[$s]}" | median)" | bc -l)"
 done
 printf '  messages with a signed return path, per batch:%s (of %d)\n' "$SIGNED" "$MESSAGES"
 kill "$TCP_PID" 2>/dev/null
