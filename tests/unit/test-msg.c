@@ -94,22 +94,25 @@ run_case(const char *mode, char *out, size_t size)
 int
 main(void)
 {
+	/* Each case: how the child fails, what its hook must write, and why. */
+	static const struct {
+		const char *mode, *hook_wrote, *exit_what, *hook_what;
+	} cases[] = {
+		{ "plain", "Hh", "msg_fatal exits with the fatal status after its hook",
+		  "the hook ran once, to its end" },
+		{ "nested", "H", "a hook that fails itself still ends in the exit",
+		  "and is not run again" },
+		{ "threads", "Hh", "two threads failing at once: one exit",
+		  "the hook ran once, and the second thread did not cut it short" },
+		{ "glib", "WHh", "a GLib error ends in msg_fatal's exit, not abort()",
+		  "after a GLib warning the program went on; the hook ran once" },
+	};
 	char out[32];
 
-	tap_is_int(run_case("plain", out, sizeof(out)), FATAL_STATUS,
-		   "msg_fatal exits with the fatal status after its hook");
-	tap_is_str(out, "Hh", "the hook ran once, to its end");
-
-	tap_is_int(run_case("nested", out, sizeof(out)), FATAL_STATUS,
-		   "a hook that fails itself still ends in the exit");
-	tap_is_str(out, "H", "and is not run again");
-
-	tap_is_int(run_case("threads", out, sizeof(out)), FATAL_STATUS,
-		   "two threads failing at once: one exit");
-	tap_is_str(out, "Hh", "the hook ran once, and the second thread did not cut it short");
-
-	tap_is_int(run_case("glib", out, sizeof(out)), FATAL_STATUS,
-		   "a GLib error ends in msg_fatal's exit, not abort()");
-	tap_is_str(out, "WHh", "after a GLib warning the program went on; the hook ran once");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tap_is_int(run_case(cases[i].mode, out, sizeof(out)), FATAL_STATUS, "%s",
+			   cases[i].exit_what);
+		tap_is_str(out, cases[i].hook_wrote, "%s", cases[i].hook_what);
+	}
 	return tap_done();
 }
