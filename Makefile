@@ -52,18 +52,54 @@ LIBS        = $(call pkg_libs,$(PKGS))
 # mapping libpq's dependencies at every exec would cost more than the work.
 PIPE_LIBS   = $(call pkg_libs,glib-2.0 libpcre2-8)
 
-COMMON_SRC = $(wildcard common/*.c)
-COMMON_OBJ = $(COMMON_SRC:.c=.o)
-LIBCOMMON  = common/librebound.a
+# --- the floor plan ----------------------------------------------------------
+# Shared code sits in common/, one folder per layer, lowest first; a folder
+# includes headers of its own and of lower layers only:
+#   common/util      nothing that knows about mail: buffers, allocation, logging
+#   common/mail      what the programs share about mail: configuration, VERP,
+#                    tokens, status codes, taxonomy, the database
+#   common/report    a raw bounce turned into a report: MIME, RFC 3464/5965,
+#                    free-text NDRs, SES notifications, auto-replies
+#   common/classify  rules and the outcome of each recipient
+# Each program folder (pipe/, milter/, cli/) holds its own code too.  Every
+# folder is an archive of its objects (a program's without its main.c), and
+# a program or unit test links its folder's archive, then the lower ones.
+COMMON_DIRS  = util mail report classify
+PROGRAM_DIRS = pipe milter cli
+LIB_util     = common/util/librebound-util.a
+LIB_mail     = common/mail/librebound-mail.a
+LIB_report   = common/report/librebound-report.a
+LIB_classify = common/classify/librebound-classify.a
+LIB_pipe     = pipe/librebound-pipe.a
+LIB_milter   = milter/librebound-milter.a
+LIB_cli      = cli/librebound-cli.a
+LINK_util     = $(LIB_util)
+LINK_mail     = $(LIB_mail) $(LINK_util)
+LINK_report   = $(LIB_report) $(LINK_mail)
+LINK_classify = $(LIB_classify) $(LINK_report)
+LINK_pipe     = $(LIB_pipe) $(LINK_classify)
+LINK_milter   = $(LIB_milter) $(LINK_mail)
+LINK_cli      = $(LIB_cli) $(LINK_classify)
+$(foreach d,$(COMMON_DIRS),$(eval SRC_$(d) = $(wildcard common/$(d)/*.c)))
+$(foreach d,$(PROGRAM_DIRS),$(eval SRC_$(d) = $(filter-out $(d)/main.c,$(wildcard $(d)/*.c))))
+COMMON_SRC   = $(foreach d,$(COMMON_DIRS),$(SRC_$(d)))
+ARCHIVES     = $(foreach d,$(COMMON_DIRS) $(PROGRAM_DIRS),$(LIB_$(d)))
+
+define archive_rule
+$$(LIB_$(1)): $$(SRC_$(1):.c=.o)
+	$$(quiet) "  AR      $$@"
+	$$(Q)rm -f $$@ && ar rcs $$@ $$(SRC_$(1):.c=.o)
+endef
+$(foreach d,$(COMMON_DIRS) $(PROGRAM_DIRS),$(eval $(call archive_rule,$(d))))
 
 PROGRAMS = pipe/rebound-pipe
 
-# --- rebound tool (cli/): a thin main over common/cli*.c --------------------
+# --- rebound tool (cli/): a thin main over cli/'s archive ---------------------
 PROGRAMS += cli/rebound
 
-cli/rebound: cli/main.o $(LIBCOMMON)
+cli/rebound: cli/main.o $(LINK_cli)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ cli/main.o $(LIBCOMMON) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ cli/main.o $(LINK_cli) $(LIBS)
 
 -include $(wildcard cli/*.d)
 # --- end of rebound tool -----------------------------------------------------
@@ -71,12 +107,11 @@ cli/rebound: cli/main.o $(LIBCOMMON)
 # --- rebound-milter (milter/): libmilter callbacks over common/ --------------
 PROGRAMS    += milter/rebound-milter
 MILTER_SRC   = $(wildcard milter/*.c)
-MILTER_OBJ   = $(MILTER_SRC:.c=.o)
 MILTER_LIBS  = $(call pkg_libs,libpq glib-2.0) -lmilter -lpthread
 
-milter/rebound-milter: $(MILTER_OBJ) $(LIBCOMMON)
+milter/rebound-milter: milter/main.o $(LINK_milter)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $(MILTER_OBJ) $(LIBCOMMON) $(MILTER_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ milter/main.o $(LINK_milter) $(MILTER_LIBS)
 
 -include $(wildcard milter/*.d)
 
@@ -88,18 +123,30 @@ TSAN_BIN    = build/tsan/rebound-milter
 TSAN_CFLAGS = $(WARN) $(DEFS) -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Icommon \
               $(call pkg_cflags,$(PKGS))
 
-$(TSAN_BIN): $(MILTER_SRC) $(COMMON_SRC) $(wildcard milter/*.h common/*.h)
+TSAN_SRC    = $(MILTER_SRC) $(SRC_mail) $(SRC_util)
+
+$(TSAN_BIN): $(TSAN_SRC) $(wildcard milter/*.h common/util/*.h common/mail/*.h)
 	$(quiet) "  TSAN    $@"
 	$(Q)mkdir -p build/tsan
-	$(Q)$(CC) $(TSAN_CFLAGS) -o $@ $(MILTER_SRC) $(COMMON_SRC) $(LIBS) $(MILTER_LIBS)
+	$(Q)$(CC) $(TSAN_CFLAGS) -o $@ $(TSAN_SRC) $(LIBS) $(MILTER_LIBS)
 
 check-tsan: deps test-binaries $(TSAN_BIN)
 	MILTER_BIN=$(CURDIR)/$(TSAN_BIN) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	    prove --timer tests/integration/milter.t tests/integration/milter-postfix.t
 # --- end of rebound-milter ---------------------------------------------------
 
-UNIT_SRC   = $(wildcard tests/unit/test-*.c)
-UNIT_BIN   = $(UNIT_SRC:.c=)
+# Unit tests, Postfix style: tests/unit/<folder>/test-<module>.c links the
+# archive of the folder it tests and the lower ones; a program folder's
+# tests include its headers by plain name, as its own files do.
+define unit_rule
+UNIT_BIN_$(1) = $$(patsubst %.c,%,$$(wildcard tests/unit/$(1)/test-*.c))
+tests/unit/$(1)/%.o: UNIT_INC = $(if $(filter $(1),$(PROGRAM_DIRS)),-I$(1))
+$$(UNIT_BIN_$(1)): %: %.o tests/unit/tap.o $$(LINK_$(1))
+	$$(quiet) "  LINK    $$@"
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$< tests/unit/tap.o $$(LINK_$(1)) $$(LIBS)
+endef
+$(foreach d,$(COMMON_DIRS) $(PROGRAM_DIRS),$(eval $(call unit_rule,$(d))))
+UNIT_BIN   = $(foreach d,$(COMMON_DIRS) $(PROGRAM_DIRS),$(UNIT_BIN_$(d)))
 
 .PHONY: all clean check check-tsan check-unit check-valgrind check-integration demo deps install lint \
         test-binaries uninstall
@@ -130,22 +177,13 @@ endif
 
 tests/unit/%.o: tests/unit/%.c $(BUILD_FLAGS)
 	$(quiet) "  CC      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_DEFS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_DEFS) -Itests/unit $(UNIT_INC) -MMD -MP -c -o $@ $<
 
--include $(COMMON_SRC:.c=.d) $(wildcard pipe/*.d tests/unit/*.d tests/tools/*.d)
+-include $(wildcard common/*/*.d pipe/*.d tests/unit/*.d tests/unit/*/*.d tests/tools/*.d)
 
-$(LIBCOMMON): $(COMMON_OBJ)
-	$(quiet) "  AR      $@"
-	$(Q)rm -f $@ && ar rcs $@ $(COMMON_OBJ)
-
-pipe/rebound-pipe: pipe/main.o pipe/pq_lazy.o $(LIBCOMMON)
+pipe/rebound-pipe: pipe/main.o $(LINK_pipe)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o pipe/pq_lazy.o $(LIBCOMMON) \
-	    $(PIPE_LIBS)
-
-$(UNIT_BIN): tests/unit/%: tests/unit/%.o tests/unit/tap.o $(LIBCOMMON)
-	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/unit/tap.o $(LIBCOMMON) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o $(LINK_pipe) $(PIPE_LIBS)
 
 # --- fuzz targets (tests/fuzz/) ------------------------------------------
 # Each fuzz-<t>.c defines LLVMFuzzerTestOneInput.  In the normal build it is
@@ -159,20 +197,20 @@ tests/fuzz/%.o: tests/fuzz/%.c $(BUILD_FLAGS)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_DEFS) -MMD -MP -c -o $@ $<
 
-$(FUZZ_REPLAY): tests/fuzz/replay-%: tests/fuzz/fuzz-%.o tests/fuzz/replay.o $(LIBCOMMON)
+$(FUZZ_REPLAY): tests/fuzz/replay-%: tests/fuzz/fuzz-%.o tests/fuzz/replay.o $(LINK_classify)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.o $(LIBCOMMON) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.o $(LINK_classify) $(LIBS)
 
 -include $(wildcard tests/fuzz/*.d)
 
 # --- fault injection (tests/fault/, tests/integration/faults.t) -----------
-# rebound-pipe with the hooks of common/fault.h compiled in: only xalloc.c
-# and pq_lazy.c hold hooks, so only they are rebuilt, and the linker takes
-# them before the archive's plain copies.
+# rebound-pipe with the hooks of common/util/fault.h compiled in: only
+# xalloc.c and pq_lazy.c hold hooks, so only they are rebuilt, and the
+# linker takes them before the archives' plain copies.
 FAULT_BIN = tests/fault/rebound-pipe-fault
 FAULT_OBJ = build/fault/xalloc.o build/fault/pq_lazy.o build/fault/fault.o
 
-build/fault/%.o: common/%.c $(BUILD_FLAGS)
+build/fault/%.o: common/util/%.c $(BUILD_FLAGS)
 	@mkdir -p build/fault
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
@@ -185,16 +223,16 @@ build/fault/%.o: tests/fault/%.c $(BUILD_FLAGS)
 	$(quiet) "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -MMD -MP -c -o $@ $<
 
-$(FAULT_BIN): pipe/main.o $(FAULT_OBJ) $(LIBCOMMON)
+$(FAULT_BIN): pipe/main.o $(FAULT_OBJ) $(LINK_pipe)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o $(FAULT_OBJ) $(LIBCOMMON) \
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o $(FAULT_OBJ) $(LINK_pipe) \
 	    $(PIPE_LIBS)
 
 # rebound-milter with the same hooks (tests/integration/milter-faults.t).
 # It links libpq, so the linker's --wrap sends its libpq calls to
 # tests/fault/pq_wrap.c; writer.c is rebuilt for its fault_scope_enter(),
 # and fault.c with REBOUND_FAULT_THREAD_SCOPE counts the writer thread's
-# calls only (common/fault.h).
+# calls only (common/util/fault.h).
 FAULT_MILTER_BIN = tests/fault/rebound-milter-fault
 FAULT_MILTER_OBJ = build/fault/xalloc.o build/fault/writer.o build/fault/pq_wrap.o \
                    build/fault/fault-scoped.o
@@ -212,11 +250,10 @@ build/fault/fault-scoped.o: tests/fault/fault.c $(BUILD_FLAGS)
 	$(Q)$(CC) $(ALL_CFLAGS) -DREBOUND_FAULT_INJECTION -DREBOUND_FAULT_THREAD_SCOPE -MMD -MP \
 	    -c -o $@ $<
 
-$(FAULT_MILTER_BIN): $(filter-out milter/writer.o,$(MILTER_OBJ)) $(FAULT_MILTER_OBJ) $(LIBCOMMON)
+$(FAULT_MILTER_BIN): milter/main.o $(FAULT_MILTER_OBJ) $(LINK_milter)
 	$(quiet) "  LINK    $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed $(patsubst %,-Wl$(comma)--wrap=%,$(FAULT_PQ_CALLS)) \
-	    -o $@ $(filter-out milter/writer.o,$(MILTER_OBJ)) $(FAULT_MILTER_OBJ) $(LIBCOMMON) \
-	    $(MILTER_LIBS)
+	    -o $@ milter/main.o $(FAULT_MILTER_OBJ) $(LINK_milter) $(MILTER_LIBS)
 
 -include $(wildcard build/fault/*.d)
 
@@ -227,9 +264,9 @@ tests/tools/null-milter: tests/tools/null-milter.o
 	$(quiet) "  LINK    $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< -lmilter -lpthread
 
-tests/tools/%: tests/tools/%.o $(LIBCOMMON)
+tests/tools/%: tests/tools/%.o $(LINK_mail)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LINK_mail) $(LIBS)
 
 test-binaries: $(PROGRAMS) $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY) $(FAULT_BIN) \
                $(FAULT_MILTER_BIN)
@@ -276,7 +313,7 @@ check-integration: test-binaries
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]
 	tests/lint-sql.pl --self-test
-	tests/lint-sql.pl common/*.c pipe/*.c cli/*.c
+	tests/lint-sql.pl common/*/*.c pipe/*.c cli/*.c
 
 # --- accuracy and speed on the labelled corpus ---------------------------
 # The corpus lives beside the repository (shared/ next to main/ and the
@@ -350,7 +387,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz-%.o $(FUZZ_OBJ)
 	$(quiet) "  FUZZLD  $@"
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
--include $(wildcard build/fuzz/common/*.d build/fuzz/tests/fuzz/*.d)
+-include $(wildcard build/fuzz/common/*/*.d build/fuzz/tests/fuzz/*.d)
 
 fuzz-build: deps
 	$(MAKE) $(FUZZ_BIN)
@@ -417,8 +454,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 clean:
-	rm -rf build $(PROGRAMS) $(LIBCOMMON) $(UNIT_BIN) \
-	    common/*.o common/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d milter/*.o milter/*.d \
-	    tests/unit/*.o tests/unit/*.d $(FUZZ_REPLAY) $(FUZZ_BIN) \
+	rm -rf build $(PROGRAMS) $(ARCHIVES) $(UNIT_BIN) \
+	    common/*/*.o common/*/*.d pipe/*.o pipe/*.d cli/*.o cli/*.d milter/*.o milter/*.d \
+	    tests/unit/*.o tests/unit/*.d tests/unit/*/*.o tests/unit/*/*.d $(FUZZ_REPLAY) $(FUZZ_BIN) \
 	    tests/fuzz/*.o tests/fuzz/*.d $(FAULT_BIN) $(FAULT_MILTER_BIN) $(TEST_TOOLS) \
 	    tests/tools/*.o tests/tools/*.d

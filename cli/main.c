@@ -11,7 +11,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
-#include "msg.h"
+#include "util/msg.h"
 
 int
 main(int argc, char **argv)

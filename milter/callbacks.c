@@ -24,14 +24,14 @@
 
 #include <libmilter/mfapi.h>
 
-#include "caps.h"
+#include "util/caps.h"
 #include "milter.h"
-#include "msg.h"
+#include "util/msg.h"
 #include "mtags.h"
-#include "return_path.h"
-#include "status.h"
-#include "taxonomy.h"
-#include "xalloc.h"
+#include "mail/return_path.h"
+#include "mail/status.h"
+#include "mail/taxonomy.h"
+#include "util/xalloc.h"
 
 #define RCPT_MAX	10000	/* recipients kept per message; Postfix allows 1000 */
 #define ESMTP_ARG_MAX	128	/* RET= and ENVID= arguments kept, each */

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "milter.h"
-#include "msg.h"
-#include "xalloc.h"
+#include "util/msg.h"
+#include "util/xalloc.h"
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct msnap *snap_current;

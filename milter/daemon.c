@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "milter.h"
-#include "msg.h"
-#include "xalloc.h"
+#include "util/msg.h"
+#include "util/xalloc.h"
 
 static char *pid_path;
 

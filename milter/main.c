@@ -28,8 +28,8 @@
 #include <libmilter/mfapi.h>
 
 #include "milter.h"
-#include "msg.h"
-#include "xalloc.h"
+#include "util/msg.h"
+#include "util/xalloc.h"
 
 static int sig_pipe[2] = { -1, -1 };
 

@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cfg.h"
+#include "mail/cfg.h"
 #include "spool.h"
 #include "suppset.h"
-#include "token.h"
+#include "mail/token.h"
 
 /*
  * Internal interfaces of rebound-milter.

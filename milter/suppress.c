@@ -20,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
+#include "mail/db.h"
 #include "milter.h"
-#include "msg.h"
-#include "xalloc.h"
+#include "util/msg.h"
+#include "util/xalloc.h"
 
 #define SUPPRESS_RETRY	5	/* seconds between connection attempts */
 

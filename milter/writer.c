@@ -25,13 +25,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "db.h"
-#include "fault.h"
+#include "util/buf.h"
+#include "mail/db.h"
+#include "util/fault.h"
 #include "milter.h"
-#include "msg.h"
-#include "utf8.h"
-#include "xalloc.h"
+#include "util/msg.h"
+#include "util/utf8.h"
+#include "util/xalloc.h"
 
 #define WRITER_RETRY_MAX	5	/* seconds between connection attempts, at most */
 #define WRITER_BATCH		64

@@ -20,11 +20,11 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "cfg.h"
-#include "classifier.h"
+#include "classify/batch.h"
+#include "mail/cfg.h"
+#include "classify/classifier.h"
 #include "deliver.h"
-#include "msg.h"
+#include "util/msg.h"
 
 /* usage - print the synopsis and exit */
 static void

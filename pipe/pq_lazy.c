@@ -19,8 +19,8 @@
 #include <dlfcn.h>
 #include <libpq-fe.h>
 
-#include "fault.h"
-#include "msg.h"
+#include "util/fault.h"
+#include "util/msg.h"
 
 /* The soname of libpq 10 and later. */
 #define PQ_LIBRARY "libpq.so.5"

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fault.h"
+#include "util/fault.h"
 
 #define FAULT_POINTS_MAX 4
 

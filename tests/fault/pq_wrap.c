@@ -26,7 +26,7 @@
  */
 #include <libpq-fe.h>
 
-#include "fault.h"
+#include "util/fault.h"
 
 /*
  * PQ_WRAP - declare the real call and define its wrapper.  The

@@ -2,9 +2,9 @@
 /* fuzz-cfg - a rebound.conf through cfg_parse(). */
 #include <stdlib.h>
 
-#include "cfg.h"
+#include "mail/cfg.h"
 #include "fuzz.h"
-#include "msg.h"
+#include "util/msg.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

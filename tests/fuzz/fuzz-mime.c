@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "batch.h"
-#include "cfg.h"
-#include "classifier.h"
+#include "classify/batch.h"
+#include "mail/cfg.h"
+#include "classify/classifier.h"
 #include "fuzz.h"
-#include "msg.h"
-#include "report.h"
+#include "util/msg.h"
+#include "report/report.h"
 
 /* The classifier borrows the configuration: both live for the process. */
 static struct cfg *cfg;

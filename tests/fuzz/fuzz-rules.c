@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "msg.h"
-#include "rules.h"
+#include "util/msg.h"
+#include "classify/rules.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

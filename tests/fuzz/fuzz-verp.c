@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "msg.h"
-#include "token.h"
-#include "verp.h"
-#include "xalloc.h"
+#include "util/msg.h"
+#include "mail/token.h"
+#include "mail/verp.h"
+#include "util/xalloc.h"
 
 static struct token_keys *keys;
 

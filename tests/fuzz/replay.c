@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 static size_t replayed;
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "msg.h"
-#include "token.h"
+#include "util/msg.h"
+#include "mail/token.h"
 
 int
 main(int argc, char **argv)

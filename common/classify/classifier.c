@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* classifier - the parse-and-classify pipeline, built once per process. */
+#include <stdlib.h>
+
+#include "classify/classifier.h"
+#include "classify/outcome.h"
+#include "classify/rules.h"
+#include "util/xalloc.h"
+
+struct classifier {
+	struct report_parser *parser;
+	struct rules *rules;
+	struct classify_opts opts;
+};
+
+/* classifier_create - load the rules cfg names and set up the parser */
+int
+classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r)
+{
+	struct classifier *c = xcalloc(1, sizeof(*c));
+
+	*error_r = NULL;
+	c->rules = rules_create();
+	/* Site rules first: the first rule that matches decides. */
+	if ((cfg->rules_directory[0] != '\0' &&
+	     rules_load_dir(c->rules, cfg->rules_directory, error_r) < 0) ||
+	    (cfg->builtin_rules_directory[0] != '\0' &&
+	     rules_load_dir(c->rules, cfg->builtin_rules_directory, error_r) < 0)) {
+		classifier_free(&c);
+		return -1;
+	}
+	c->parser = report_parser_create();
+	c->opts.local_mtas = cfg->local_mta_names;
+	c->opts.rules = c->rules;
+	*c_r = c;
+	return 0;
+}
+
+/* classifier_free - release *cp and set it to NULL */
+void
+classifier_free(struct classifier **cp)
+{
+	struct classifier *c = *cp;
+
+	if (c == NULL)
+		return;
+	report_parser_free(&c->parser);
+	rules_free(&c->rules);
+	free(c);
+	*cp = NULL;
+}
+
+/* classifier_run - parse and classify one raw message */
+struct report *
+classifier_run(struct classifier *c, const char *data, size_t len)
+{
+	struct report *r = report_parser_run(c->parser, data, len);
+
+	classify_report(r, &c->opts);
+	return r;
+}
+
+/* classifier_check - compile every rule */
+int
+classifier_check(struct classifier *c, char **error_r)
+{
+	return rules_check(c->rules, error_r);
+}
+
+/* classifier_error - the first rule error met while matching */
+const char *
+classifier_error(const struct classifier *c)
+{
+	return rules_error(c->rules);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef REBOUND_CLASSIFIER_H
+#define REBOUND_CLASSIFIER_H
+
+#include <stddef.h>
+
+#include "mail/cfg.h"
+#include "report/report.h"
+
+/*
+ * classifier - parser, rules and options in one object, created once per
+ * process from the configuration and used for every message: delivery
+ * (deliver.c) and batch mode (batch.c) both go through classifier_run(),
+ * so both see the same rules loaded from the same places:
+ * rules_directory (site rules, consulted first) and
+ * builtin_rules_directory (the rules shipped with rebound).
+ *
+ * Creation reads and validates the rule files but compiles nothing;
+ * classifier_check() compiles every rule (for "rebound-pipe -n").  Not
+ * thread-safe: one classifier per thread.
+ */
+struct classifier;
+
+/* classifier_create - load the rules cfg names; -1 and *error_r on error */
+int classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r);
+
+/* classifier_free - release *cp and set it to NULL; accepts NULL */
+void classifier_free(struct classifier **cp);
+
+/*
+ * classifier_run - parse and classify one raw message.  The report (caller
+ * frees) refers to rule ids owned by the classifier: free it first.
+ */
+struct report *classifier_run(struct classifier *c, const char *data, size_t len);
+
+/* classifier_check - compile every rule; -1 and a "file:line" error */
+int classifier_check(struct classifier *c, char **error_r);
+
+/* classifier_error - the first rule error met while matching, or NULL */
+const char *classifier_error(const struct classifier *c);
+
+#endif

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * classify - outcome of each recipient of a report.
+ *
+ * The kind comes from the report type and the DSN Action: a delay notice
+ * is never a failure; a failure with a 4.x.x status, or one whose reason
+ * says the retries ran out, is an expiry; a failure reported by our own
+ * MTA is a synchronous rejection; any other failure an asynchronous
+ * bounce.  The reason comes from the rules, then the status code, then a
+ * chain of fallbacks (see classify.h).  Rule ids of the fallbacks start
+ * with "builtin." so that they are told apart from rule-file ids.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "util/buf.h"
+#include "util/caps.h"
+#include "classify/outcome.h"
+#include "mail/provider.h"
+
+/* classify_local - whether the reporting MTA is one of ours */
+static bool
+classify_local(const struct report *r, const struct classify_opts *opts)
+{
+	if (r->reporting_mta == NULL || opts->local_mtas == NULL)
+		return false;
+	for (char *const *p = opts->local_mtas; *p != NULL; p++)
+		if (strcasecmp(*p, r->reporting_mta) == 0)
+			return true;
+	return false;
+}
+
+/* classify_status_class - '2', '4', '5' or 0 from status or reply code */
+static char
+classify_status_class(const struct report_rcpt *rc)
+{
+	if (rc->status[0] != '\0')
+		return rc->status[0];
+	if (rc->reply_code >= 200 && rc->reply_code < 600)
+		return (char)('0' + rc->reply_code / 100);
+	return 0;
+}
+
+/* classify_kind - what happened to the recipient */
+static enum report_kind
+classify_kind(const struct report *r, const struct report_rcpt *rc, bool local, char cls)
+{
+	const char *action = rc->action != NULL ? rc->action : "";
+
+	if (r->format == FORMAT_ARF)
+		return KIND_COMPLAINT;
+	if (r->format == FORMAT_AUTOREPLY || r->format == FORMAT_CHALLENGE)
+		return KIND_AUTO_REPLY;
+	if (strcmp(action, "delayed") == 0)
+		return KIND_DELAYED;
+	if (strcmp(action, "delivered") == 0 || strcmp(action, "relayed") == 0 ||
+	    strcmp(action, "expanded") == 0 || (action[0] == '\0' && cls == '2'))
+		return KIND_DELIVERED;
+	if (strcmp(action, "expired") == 0 || cls == '4')
+		return KIND_EXPIRED;
+	if (cls == '5' || strncmp(action, "fail", 4) == 0)
+		return local ? KIND_REJECTED : KIND_BOUNCED;
+	return KIND_UNKNOWN;
+}
+
+/* classify_provider - the provider of the receiving side, or NULL */
+static const char *
+classify_provider(const struct report_rcpt *rc)
+{
+	const char *p = provider_of(rc->remote_mta);
+	const char *at;
+
+	if (p == NULL && rc->recipient != NULL && (at = strrchr(rc->recipient, '@')) != NULL)
+		p = provider_of(at + 1);
+	return p;
+}
+
+/* classify_reporter - the provider that wrote the report, or NULL */
+static const char *
+classify_reporter(const struct report *r)
+{
+	const char *p = provider_of(r->reporting_mta);
+	const char *at;
+
+	if (p == NULL && r->from != NULL && (at = strrchr(r->from, '@')) != NULL)
+		p = provider_of(at + 1);
+	return p;
+}
+
+/* classify_fallback - the reason when no rule and no specific code decides */
+static enum reason
+classify_fallback(const struct report_rcpt *rc, enum reason by_status, const char **rule)
+{
+	const char *type = rc->diagnostic_type != NULL ? rc->diagnostic_type : "";
+	const char *action = rc->action != NULL ? rc->action : "";
+	int code = rc->reply_code;
+
+	if (by_status != REASON_UNDEFINED) {
+		*rule = "builtin.status";
+		return by_status;
+	}
+	if (strcmp(type, "x-unix") == 0) {
+		*rule = "builtin.mailer";
+		return REASON_MAILERERROR;
+	}
+	/* 500-507: the remote did not understand what it was sent. */
+	if ((code >= 500 && code <= 507) || (code >= 400 && code <= 407)) {
+		*rule = "builtin.syntax";
+		return REASON_SYNTAXERROR;
+	}
+	if (strcmp(action, "delayed") == 0 || strcmp(action, "expired") == 0) {
+		*rule = "builtin.delayed";
+		return REASON_EXPIRED;
+	}
+	if (rc->command == CMD_HELO) {
+		*rule = "builtin.greeting";
+		return REASON_BLOCKED;
+	}
+	if (rc->diagnostic != NULL && rc->diagnostic[0] != '\0') {
+		*rule = "builtin.onhold";
+		return REASON_ONHOLD;
+	}
+	*rule = "builtin.undefined";
+	return REASON_UNDEFINED;
+}
+
+/*
+ * classify_reason - set reason, rule and hardness override of a failure.
+ * The rules read the diagnostic together with what the human-readable
+ * part says about the recipient, when it says more.
+ */
+static int
+classify_reason(const struct report *r, struct report_rcpt *rc, const struct classify_opts *opts,
+		struct buf *diag)
+{
+	struct rule_input in = {
+		.diagnostic = rc->diagnostic,
+		.reporter = classify_reporter(r),
+		.text = r->text,
+		.text_len = r->text_len,
+		.subject = r->subject,
+		.status = rc->status,
+		.reply_code = rc->reply_code,
+		.command = rc->command,
+		.provider = classify_provider(rc),
+		.diag_type = rc->diagnostic_type,
+		.action = rc->action,
+	};
+	struct rule_result res;
+	bool generic = true;
+	enum reason by_status;
+
+	by_status = rc->status[0] != '\0' ? status_reason(rc->status, &generic) : REASON_UNDEFINED;
+	in.status_reason = rc->status[0] != '\0' ? reason_name(by_status) : NULL;
+	if (rc->diagnostic != NULL && rc->text_diag != NULL &&
+	    strstr(rc->diagnostic, rc->text_diag) == NULL) {
+		buf_reset(diag);
+		buf_puts(diag, rc->diagnostic);
+		buf_puts(diag, " | ");
+		buf_append_partial(diag, rc->text_diag, strlen(rc->text_diag));
+		in.diagnostic = buf_str(diag);
+	}
+
+	if (opts->rules != NULL && rules_match(opts->rules, &in, &res)) {
+		rc->reason = res.reason;
+		rc->rule = res.id;
+		return res.hard;
+	}
+	if (!generic) {
+		rc->reason = by_status;
+		rc->rule = "builtin.rfc3463";
+		return -1;
+	}
+	rc->reason = classify_fallback(rc, by_status, &rc->rule);
+	return -1;
+}
+
+/* classify_rcpt - fill the outcome fields of one recipient */
+static void
+classify_rcpt(const struct report *r, struct report_rcpt *rc, const struct classify_opts *opts,
+	      bool local, struct buf *diag)
+{
+	char cls = classify_status_class(rc);
+	int hard;
+
+	rc->kind = classify_kind(r, rc, local, cls);
+	rc->sync = rc->kind == KIND_REJECTED;
+	rc->hard = false;
+	switch (rc->kind) {
+	case KIND_COMPLAINT:
+		rc->reason = REASON_FEEDBACK;
+		rc->rule = "builtin.arf";
+		return;
+	case KIND_AUTO_REPLY:
+		rc->reason = REASON_VACATION;
+		rc->rule = r->format == FORMAT_CHALLENGE ? "builtin.challenge" : "builtin.autoreply";
+		return;
+	case KIND_DELIVERED:
+		rc->reason = REASON_DELIVERED;
+		rc->rule = "builtin.delivered";
+		return;
+	default:
+		break;
+	}
+	hard = classify_reason(r, rc, opts, diag);
+	/* Text that says the retries ran out makes a failure an expiry. */
+	if (rc->reason == REASON_EXPIRED && (rc->kind == KIND_BOUNCED || rc->kind == KIND_UNKNOWN))
+		rc->kind = KIND_EXPIRED;
+	if (!kind_is_failure(rc->kind))
+		return;
+	rc->hard = hard >= 0 ? hard == 1
+			     : reason_is_hard(rc->reason, rc->status[0] ? rc->status : NULL);
+}
+
+/* classify_report - classify every recipient of a report */
+void
+classify_report(struct report *r, const struct classify_opts *opts)
+{
+	bool local = classify_local(r, opts);
+	struct buf *diag = buf_create(LIMIT_DIAGNOSTIC_LEN * 2 + 4);
+
+	for (size_t i = 0; i < r->nrcpt; i++)
+		classify_rcpt(r, &r->rcpt[i], opts, local, diag);
+	buf_free(&diag);
+}

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * msg - logging to syslog, stderr or a file, sanitised and capped.
+ *
+ * The destinations are set once by main() before any thread starts; after
+ * that every function here is thread-safe (one vsnprintf into a stack
+ * buffer, one write or syslog call per record).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/caps.h"
+#include "util/msg.h"
+
+static const char *msg_ident = "rebound";
+static enum msg_flags msg_flags_set = MSG_TO_STDERR;
+static int msg_fatal_exit = 1;
+static const char *msg_fatal_line;
+static void (*msg_fatal_hook)(void);
+static int msg_verbose;
+static int msg_file_fd = -1;
+
+static const struct {
+	const char *name;
+	int code;
+} msg_facilities[] = {
+	{ "mail", LOG_MAIL },	  { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+/* msg_facility_code - map a facility name to its syslog code */
+int
+msg_facility_code(const char *name)
+{
+	for (size_t i = 0; i < sizeof(msg_facilities) / sizeof(msg_facilities[0]); i++)
+		if (strcasecmp(name, msg_facilities[i].name) == 0)
+			return msg_facilities[i].code;
+	return -1;
+}
+
+/*
+ * msg_glib_writer - GLib's (and GMime's) messages, here.  GLib ends the
+ * process with abort() after an error-level message, among them its own
+ * out-of-memory error; msg_fatal ends it instead, so that the program's
+ * fatal hook and exit status apply: the milter's records in memory reach
+ * the spool, and rebound-pipe leaves with EX_TEMPFAIL.  Debug and info
+ * messages are dropped, as GLib's default writer does.
+ */
+static GLogWriterOutput
+msg_glib_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer unused)
+{
+	const char *domain = "GLib", *text = "(no message)";
+
+	(void)unused;
+	for (gsize i = 0; i < n_fields; i++) {
+		if (fields[i].length >= 0)
+			continue;
+		if (strcmp(fields[i].key, "GLIB_DOMAIN") == 0)
+			domain = fields[i].value;
+		else if (strcmp(fields[i].key, "MESSAGE") == 0)
+			text = fields[i].value;
+	}
+	if (level & (G_LOG_FLAG_FATAL | G_LOG_LEVEL_ERROR))
+		msg_fatal("%s: %s", domain, text);
+	if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+		msg_warn("%s: %s", domain, text);
+	else if (level & G_LOG_LEVEL_MESSAGE)
+		msg_info("%s: %s", domain, text);
+	return G_LOG_WRITER_HANDLED;
+}
+
+/* msg_open - configure destinations; the first call also takes GLib's */
+void
+msg_open(const char *ident, int facility, enum msg_flags flags)
+{
+	static atomic_flag glib_routed = ATOMIC_FLAG_INIT;
+
+	msg_ident = ident;
+	msg_flags_set = flags;
+	if (flags & MSG_TO_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+	/* GLib allows one writer per process, set before it logs anything. */
+	if (!atomic_flag_test_and_set(&glib_routed))
+		g_log_set_writer_func(msg_glib_writer, NULL, NULL);
+}
+
+/* msg_log_file - add a log file destination */
+int
+msg_log_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -1;
+	if (msg_file_fd >= 0)
+		close(msg_file_fd);
+	msg_file_fd = fd;
+	return 0;
+}
+
+void
+msg_set_fatal_status(int status)
+{
+	msg_fatal_exit = status;
+}
+
+void
+msg_set_fatal_line(const char *line)
+{
+	msg_fatal_line = line;
+}
+
+void
+msg_set_fatal_hook(void (*hook)(void))
+{
+	msg_fatal_hook = hook;
+}
+
+void
+msg_set_verbose(int verbose)
+{
+	msg_verbose = verbose;
+}
+
+/* msg_printable - sanitise untrusted text for a log line */
+size_t
+msg_printable(char *dst, size_t dstsize, const char *src, size_t len)
+{
+	size_t n = 0;
+
+	if (dstsize == 0)
+		return 0;
+	for (size_t i = 0; i < len && src[i] != '\0' && n + 1 < dstsize; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	dst[n] = '\0';
+	return n;
+}
+
+/* msg_clamp - length of a possibly truncated snprintf result */
+static size_t
+msg_clamp(int len, size_t size)
+{
+	if (len < 0)
+		return 0;
+	return (size_t)len < size ? (size_t)len : size - 1;
+}
+
+/* msg_emit - format, sanitise and write one record */
+static void
+msg_emit(int priority, const char *label, const char *fmt, va_list ap)
+{
+	char raw[LIMIT_LOG_LINE + 1];
+	char line[LIMIT_LOG_LINE + 1];
+	int saved_errno = errno;
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	msg_printable(line, sizeof(line), raw, sizeof(raw));
+
+	if (msg_flags_set & MSG_TO_SYSLOG)
+		syslog(priority, "%s%s", label, line);
+	if (msg_flags_set & MSG_TO_STDERR) {
+		char out[LIMIT_LOG_LINE + 128];
+		int len = snprintf(out, sizeof(out), "%s: %s%s\n", msg_ident, label, line);
+
+		(void)!write(STDERR_FILENO, out, msg_clamp(len, sizeof(out)));
+	}
+	if (msg_file_fd >= 0) {
+		char out[LIMIT_LOG_LINE + 128];
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		int len;
+
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime_r(&now, &tm));
+		len = snprintf(out, sizeof(out), "%s %s[%ld]: %s%s\n", stamp, msg_ident,
+			       (long)getpid(), label, line);
+		(void)!write(msg_file_fd, out, msg_clamp(len, sizeof(out)));
+	}
+	errno = saved_errno;
+}
+
+void
+msg_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!msg_verbose)
+		return;
+	va_start(ap, fmt);
+	msg_emit(LOG_DEBUG, "debug: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_emit(LOG_INFO, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_emit(LOG_WARNING, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_emit(LOG_ERR, "error: ", fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * msg_fatal_enter - make sure that one thread runs the fatal hook and
+ * exits.  A second thread that fails meanwhile waits for that exit: two
+ * threads in exit() at once is undefined behaviour, and its hook would
+ * only repeat the first one's work.  The thread already running the hook
+ * (the hook itself failed) goes straight on to exit.
+ */
+static void
+msg_fatal_enter(void)
+{
+	static atomic_flag busy = ATOMIC_FLAG_INIT;
+	static _Thread_local bool here;
+
+	if (here)
+		return;
+	if (atomic_flag_test_and_set(&busy))
+		for (;;)
+			pause();
+	here = true;
+	if (msg_fatal_hook != NULL)
+		msg_fatal_hook();
+}
+
+void
+msg_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_emit(LOG_CRIT, "fatal: ", fmt, ap);
+	va_end(ap);
+	msg_fatal_enter();
+	if (msg_fatal_line != NULL) {
+		fflush(stdout);
+		(void)!write(STDOUT_FILENO, msg_fatal_line, strlen(msg_fatal_line));
+		(void)!write(STDOUT_FILENO, "\n", 1);
+	}
+	exit(msg_fatal_exit);
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-rules - rule file syntax, errors with file and line, conditions,
+ * precedence, site overrides, and the built-in rule files of this tree.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify/rules.h"
+#include "tap.h"
+
+#define RULES_DIR REBOUND_SRCDIR "/rules"
+
+/* Malformed rule files and the error each must give. */
+static const struct {
+	const char *text;
+	const char *error;
+} bad_cases[] = {
+	{ "ok userunknown /x/\nbad-reason frobnicated /x/\n",
+	  "t.rules:2: unknown reason \"frobnicated\"" },
+	{ "\n\n# comment\n-bad userunknown /x/\n", "t.rules:4: bad rule id \"-bad\"" },
+	{ "a userunknown /unterminated\n", "t.rules:1: rule a: regex without a closing '/'" },
+	{ "a userunknown /x/q\n", "t.rules:1: rule a: unknown regex flag" },
+	{ "a userunknown\n", "t.rules:1: rule a: rule has neither a regex nor a condition" },
+	{ "a userunknown colour=red /x/\n", "t.rules:1: rule a: unknown condition" },
+	{ "a userunknown cmd=FROB /x/\n", "t.rules:1: rule a: unknown SMTP command" },
+	{ "a userunknown provider=nowhere /x/\n", "t.rules:1: rule a: bad value" },
+	{ "a userunknown statusreason=nonsense /x/\n", "t.rules:1: rule a: bad value" },
+	{ "a userunknown hard=maybe /x/\n", "t.rules:1: rule a: want yes or no" },
+	{ "a userunknown like=nothing\n", "t.rules:1: rule a: like= names no earlier rule" },
+	{ "a userunknown /x/\nb mailboxfull /y/\na hostunknown /z/\n",
+	  "t.rules:3: duplicate rule id \"a\" (first at t.rules:1)" },
+	{ "   continued /x/\n", "t.rules:1: continuation line without a rule" },
+	{ "p - status=5.1.1\n", "t.rules:1: pattern p has no regex" },
+};
+
+/* Rules and the reason each input must get (or "" for no match). */
+static const char match_rules[] =
+	"# site-style rules used by the match cases\n"
+	"full.text      mailboxfull   /mailbox (is )?full/i\n"
+	"user.status    userunknown   statusreason=userunknown\n"
+	"spam.data      spamdetected  cmd=DATA /spam/i\n"
+	"spam.except    blocked       cmd=!DATA,none /spam/i\n"
+	"big            mesgtoobig    status=5.3.* code=55?\n"
+	"nostatus       onhold        status=none /hold/\n"
+	"google.only    blocked       provider=google /rate/\n"
+	"long.rule      policyviolation\n"
+	"    /policy\\s\n"
+	"     violation/x\n"
+	"word.list      -             /\\b(?:unrouteable|unroutable)\\b/i\n"
+	"host.words     hostunknown   like=word.list hard=no\n";
+
+static const struct {
+	const char *diagnostic;
+	const char *status;
+	enum smtp_cmd cmd;
+	const char *provider;
+	int code;
+	const char *reason;	/* "" for no match */
+	int hard;		/* expected override, -1 none */
+} match_cases[] = {
+	{ "552 Mailbox is FULL", "5.1.1", CMD_RCPT, NULL, 552, "mailboxfull", -1 },
+	{ "550 no such user", "5.1.1", CMD_RCPT, NULL, 550, "userunknown", -1 },
+	{ "554 spam detected", "", CMD_DATA, NULL, 554, "spamdetected", -1 },
+	{ "554 spam detected", "", CMD_MAIL, NULL, 554, "blocked", -1 },
+	{ "554 spam detected", "", CMD_NONE, NULL, 554, "", -1 },
+	{ "message too big", "5.3.4", CMD_DATA, NULL, 552, "mesgtoobig", -1 },
+	{ "message too big", "5.3.4", CMD_DATA, NULL, 521, "", -1 },
+	{ "on hold", "", CMD_NONE, NULL, 0, "onhold", -1 },
+	{ "on hold", "5.0.0", CMD_NONE, NULL, 0, "", -1 },
+	{ "rate limited", "", CMD_NONE, "google", 0, "blocked", -1 },
+	{ "rate limited", "", CMD_NONE, "yahoo", 0, "", -1 },
+	{ "this is a policy violation", "", CMD_NONE, NULL, 0, "policyviolation", -1 },
+	{ "unrouteable address", "", CMD_NONE, NULL, 0, "hostunknown", 0 },
+	{ "", "", CMD_NONE, NULL, 0, "", -1 },
+};
+
+/* check_bad - every malformed file fails with its file:line error */
+static void
+check_bad(void)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		struct rules *rs = rules_create();
+		char *error = NULL;
+		int ret = rules_load_text(rs, bad_cases[i].text, strlen(bad_cases[i].text),
+					  "t.rules", &error);
+
+		tap_is_int(ret, -1, "malformed case %zu is refused", i);
+		tap_ok(error != NULL && strstr(error, bad_cases[i].error) != NULL,
+		       "case %zu error \"%s\" names \"%s\"", i, error ? error : "(none)",
+		       bad_cases[i].error);
+		free(error);
+		rules_free(&rs);
+		tap_ok(rs == NULL, "rules_free clears the pointer");
+	}
+}
+
+/* check_regex_error - a regex that does not compile is reported with file:line */
+static void
+check_regex_error(void)
+{
+	static const char text[] = "good userunknown /fine/\n\nbroken blocked /(unclosed/\n";
+	struct rules *rs = rules_create();
+	struct rule_input in = { .diagnostic = "unclosed and fine", .status = "" };
+	struct rule_result res;
+	char *error = NULL;
+
+	tap_is_int(rules_load_text(rs, text, strlen(text), "r.rules", &error), 0,
+		   "regex syntax is not checked at load");
+	tap_is_int((long long)rules_compiled(rs), 0, "nothing compiled at load");
+	tap_is_int(rules_check(rs, &error), -1, "rules_check compiles everything");
+	tap_ok(error != NULL && strncmp(error, "r.rules:3: rule broken: regex error", 35) == 0,
+	       "compile error names r.rules:3 (%s)", error ? error : "(none)");
+	free(error);
+	rules_free(&rs);
+
+	rs = rules_create();
+	(void)rules_load_text(rs, text + 24, strlen(text + 24), "r.rules", &error);
+	tap_ok(!rules_match(rs, &in, &res), "a broken rule never matches");
+	tap_ok(rules_error(rs) != NULL && strstr(rules_error(rs), "r.rules:2") != NULL,
+	       "and the run-time error is kept");
+	rules_free(&rs);
+}
+
+/* check_match - conditions, order, literal pre-check and lazy compilation */
+static void
+check_match(void)
+{
+	struct rules *rs = rules_create();
+	char *error = NULL;
+
+	tap_is_int(rules_load_text(rs, match_rules, strlen(match_rules), "m.rules", &error), 0,
+		   "match rules load");
+	for (size_t i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]); i++) {
+		struct rule_input in = {
+			.diagnostic = match_cases[i].diagnostic,
+			.status = match_cases[i].status,
+			.command = match_cases[i].cmd,
+			.provider = match_cases[i].provider,
+			.reply_code = match_cases[i].code,
+		};
+		struct rule_result res;
+		bool generic;
+		enum reason sr = status_reason(in.status, &generic);
+		bool hit;
+
+		in.status_reason = in.status[0] ? reason_name(sr) : NULL;
+		hit = rules_match(rs, &in, &res);
+		tap_is_str(hit ? reason_name(res.reason) : "", match_cases[i].reason,
+			   "match case %zu (\"%s\")", i, match_cases[i].diagnostic);
+		if (hit)
+			tap_is_int(res.hard, match_cases[i].hard, "hardness override %zu", i);
+	}
+	/* Only the regexes of rules whose literal occurred were compiled. */
+	tap_ok(rules_compiled(rs) < rules_count(rs), "compilation is lazy (%zu of %zu)",
+	       rules_compiled(rs), rules_count(rs));
+	tap_is_int(rules_check(rs, &error), 0, "all match rules compile");
+	rules_free(&rs);
+}
+
+/* check_override - a site rule with a built-in rule's id replaces it */
+static void
+check_override(void)
+{
+	static const char site[] = "full.text blocked /mailbox full/\n";
+	static const char builtin[] = "full.text mailboxfull /mailbox full/\nother userunknown /x/\n";
+	struct rules *rs = rules_create();
+	struct rule_input in = { .diagnostic = "mailbox full", .status = "" };
+	struct rule_result res;
+	char *error = NULL;
+
+	tap_is_int(rules_load_text(rs, site, strlen(site), "site.rules", &error), 0, "site");
+	(void)rules_load_dir(rs, "/nonexistent/rebound-test", &error);
+	tap_ok(error != NULL && strstr(error, "/nonexistent/rebound-test") != NULL,
+	       "a missing directory is an error");
+	free(error);
+	error = NULL;
+	tap_is_int(rules_load_text(rs, builtin, strlen(builtin), "builtin.rules", &error), 0,
+		   "a later directory may repeat an id");
+	tap_is_int((long long)rules_count(rs), 2, "the repeated id is dropped");
+	tap_ok(rules_match(rs, &in, &res) && res.reason == REASON_BLOCKED,
+	       "the site rule decides");
+	rules_free(&rs);
+}
+
+/* check_builtin_text - every reason written in the shipped files is a taxonomy name */
+static void
+check_builtin_text(void)
+{
+	DIR *d = opendir(RULES_DIR);
+	struct dirent *de;
+	int files = 0, bad = 0, rules = 0;
+
+	if (!tap_ok(d != NULL, "open %s", RULES_DIR))
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[1024], line[8192], id[128], reason[128];
+		FILE *fp;
+
+		if (strstr(de->d_name, ".rules") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", RULES_DIR, de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		files++;
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			if (line[0] == '#' || line[0] == ' ' || line[0] == '\t' || line[0] == '\n')
+				continue;
+			if (sscanf(line, "%127s %127s", id, reason) != 2)
+				continue;
+			rules++;
+			if (strcmp(reason, "-") != 0 && reason_from_name(reason) < 0) {
+				tap_diag("%s: rule %s has reason \"%s\"", path, id, reason);
+				bad++;
+			}
+		}
+		fclose(fp);
+	}
+	closedir(d);
+	tap_ok(files > 0 && rules > 50, "read %d rules in %d files", rules, files);
+	tap_is_int(bad, 0, "every reason in the rule files is a taxonomy name");
+}
+
+/* check_builtin - the shipped rules load, compile, and emit valid reasons */
+static void
+check_builtin(void)
+{
+	struct rules *rs = rules_create();
+	char *error = NULL;
+	const char *id;
+	enum reason reason;
+	bool pattern_only;
+	size_t invalid = 0;
+
+	tap_is_int(rules_load_dir(rs, RULES_DIR, &error), 0, "built-in rules load (%s)",
+		   error ? error : "ok");
+	tap_is_int(rules_check(rs, &error), 0, "built-in rules compile (%s)", error ? error : "ok");
+	for (size_t i = 0; rules_get(rs, i, &id, &reason, &pattern_only); i++)
+		if (!pattern_only && (reason_from_name(reason_name(reason)) != (int)reason ||
+				      reason == REASON_UNDEFINED))
+			invalid++;
+	tap_is_int((long long)invalid, 0, "every built-in rule emits a taxonomy reason");
+	free(error);
+	rules_free(&rs);
+	check_builtin_text();
+}
+
+int
+main(void)
+{
+	check_bad();
+	check_regex_error();
+	check_match();
+	check_override();
+	check_builtin();
+	return tap_done();
+}

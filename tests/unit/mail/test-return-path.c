@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* test-return-path - VERP recipients and signed tokens in bounce addresses. */
+#include <stdio.h>
+#include <string.h>
+
+#include "mail/return_path.h"
+#include "tap.h"
+
+static const char key[] = "0123456789abcdef0123456789abcdef";
+
+int
+main(void)
+{
+	struct token_keys *keys = token_keys_from_memory(key, 32, NULL, 0);
+	struct token_keys *other = token_keys_from_memory("another key of 32 octets, really", 32,
+							  NULL, 0);
+	struct token_info info = { 0xfeedfacecafebeefULL, TOKEN_SINGLE_RECIPIENT, 20000 };
+	struct return_path rp;
+	char tok[TOKEN_CHARS + 1], addr[256];
+
+	token_encode(keys, &info, tok);
+
+	snprintf(addr, sizeof(addr), "<bounces+%s@bounce.example.test>", tok);
+	tap_is_int(return_path_inspect(addr, "+=", keys, 19999, &rp), 0, "token address parses");
+	tap_is_str(return_path_token_name(rp.verdict), "valid", "verdict valid");
+	tap_is_str(rp.token, tok, "token kept in lower case");
+	tap_ok(rp.recipient == NULL, "no VERP recipient");
+	tap_ok(rp.info.message == info.message && (rp.info.flags & TOKEN_SINGLE_RECIPIENT),
+	       "message id and single-recipient flag decoded");
+	return_path_release(&rp);
+
+	snprintf(addr, sizeof(addr), "bounces+%s+bob=Example.ORG@bounce.example.test", tok);
+	return_path_inspect(addr, "+=", keys, 19999, &rp);
+	tap_is_str(return_path_token_name(rp.verdict), "valid", "token with XVERP recipient");
+	tap_is_str(rp.recipient, "bob@example.org", "XVERP recipient after the token");
+	return_path_release(&rp);
+
+	return_path_inspect(addr, "+=", keys, 20001, &rp);
+	tap_is_str(return_path_token_name(rp.verdict), "expired", "expired token");
+	tap_ok(rp.token != NULL, "an expired token of ours still links");
+	return_path_release(&rp);
+
+	return_path_inspect(addr, "+=", other, 19999, &rp);
+	tap_is_str(return_path_token_name(rp.verdict), "forged", "another key: forged");
+	tap_ok(rp.token == NULL, "a forged token links nothing");
+	tap_is_str(rp.recipient, "bob@example.org", "the VERP recipient is still read");
+	return_path_release(&rp);
+
+	return_path_inspect(addr, "+=", NULL, 19999, &rp);
+	tap_is_str(return_path_token_name(rp.verdict), "unverified", "no keys: unverified");
+	tap_ok(rp.token == NULL, "an unverified token links nothing");
+	return_path_release(&rp);
+
+	return_path_inspect("bounces+bob=example.org@bounce.example.test", "+=", keys, 1, &rp);
+	tap_is_str(return_path_token_name(rp.verdict), "none", "classic VERP: no token");
+	tap_is_str(rp.recipient, "bob@example.org", "classic VERP recipient");
+	return_path_release(&rp);
+
+	/* A 34-character local part followed by d2 is a recipient, not a token. */
+	return_path_inspect("bounces+abcdefghijklmnopqrstuvwxyzabcdefgh=example.org@b.test",
+			    "+=", keys, 1, &rp);
+	tap_is_str(return_path_token_name(rp.verdict), "none", "token-length user is VERP");
+	return_path_release(&rp);
+
+	/* Token-shaped (34 alphanumerics) but not base32 and no version: malformed. */
+	return_path_inspect("bounces+0000000000000000000000000000000000@b.test", "+=", keys, 1,
+			    &rp);
+	tap_is_str(return_path_token_name(rp.verdict), "malformed", "token-shaped garbage");
+	tap_ok(rp.token == NULL, "malformed links nothing");
+	return_path_release(&rp);
+
+	tap_is_int(return_path_inspect("not an address", "+=", keys, 1, &rp), -1,
+		   "garbage is refused");
+	token_keys_free(&keys);
+	token_keys_free(&other);
+	return tap_done();
+}
