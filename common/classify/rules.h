@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mail/smtp_cmd.h"
 #include "report/report.h"
 #include "mail/taxonomy.h"
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "report/report.h"
+#include "mail/smtp_cmd.h"
 
 static const char *const cmd_names[CMD_COUNT] = {
 	[CMD_NONE] = "",	 [CMD_CONN] = "CONN", [CMD_HELO] = "HELO",

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mail/smtp_cmd.h"
 #include "mail/status.h"
 #include "mail/taxonomy.h"
 
@@ -24,20 +25,6 @@ enum report_format {
 	FORMAT_AUTOREPLY,	/* RFC 3834 or de-facto auto-reply */
 	FORMAT_CHALLENGE,	/* a challenge-response request */
 	FORMAT_JSON,		/* an ESP notification in JSON (Amazon SES) */
-};
-
-/* SMTP command a failure was a reply to, when the report says so. */
-enum smtp_cmd {
-	CMD_NONE,
-	CMD_CONN,		/* greeting or connection */
-	CMD_HELO,		/* HELO or EHLO */
-	CMD_STARTTLS,
-	CMD_AUTH,
-	CMD_MAIL,
-	CMD_RCPT,
-	CMD_DATA,		/* DATA or end of data */
-	CMD_QUIT,
-	CMD_COUNT
 };
 
 /* Header evidence collected by the parser, a bit set. */
@@ -146,15 +133,6 @@ struct report *report_parser_run(struct report_parser *p, const char *data, size
 
 /* report_parse - report_parser_run() with a parser of its own */
 struct report *report_parse(const char *data, size_t len);
-
-/* smtp_cmd_name - "RCPT", "MAIL"...; "" for CMD_NONE */
-const char *smtp_cmd_name(enum smtp_cmd cmd);
-
-/* smtp_cmd_from_name - parse a command name (any case); CMD_COUNT if unknown */
-enum smtp_cmd smtp_cmd_from_name(const char *name, size_t len);
-
-/* smtp_cmd_find - the SMTP command a diagnostic text says it answered */
-enum smtp_cmd smtp_cmd_find(const char *text, size_t len);
 
 /*
  * report_add_dsn - add the recipients of one message/delivery-status body
