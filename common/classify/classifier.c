@@ -5,6 +5,7 @@
 #include "classify/classifier.h"
 #include "classify/outcome.h"
 #include "classify/rules.h"
+#include "report/parse.h"
 #include "util/xalloc.h"
 
 struct classifier {

@@ -27,6 +27,7 @@
 #include "report/dsn.h"
 #include "report/ndr.h"
 #include "report/ndr_impl.h"
+#include "report/report_dsn.h"
 #include "mail/status.h"
 #include "util/xalloc.h"
 

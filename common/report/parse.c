@@ -22,7 +22,9 @@
 #include "report/dsn.h"
 #include "report/mime.h"
 #include "report/ndr.h"
+#include "report/parse.h"
 #include "report/report.h"
+#include "report/report_dsn.h"
 #include "util/xalloc.h"
 
 struct report_parser {

@@ -12,10 +12,10 @@
 /*
  * report - what one bounce says, as plain data.
  *
- * report_parse() fills it from the raw message (MIME structure, RFC 3464
- * fields, ARF fields, free text); classify() then sets the outcome fields
- * of each recipient.  No GMime object outlives report_parse().  Every
- * string is owned by the report and freed by report_free().
+ * The parser (parse.h) fills it from the raw message (MIME structure,
+ * RFC 3464 fields, ARF fields, free text); the classifier then sets the
+ * outcome fields of each recipient.  Every string is owned by the report
+ * and freed by report_free().
  */
 enum report_format {
 	FORMAT_NONE,		/* nothing recognised: store raw as unknown */
@@ -51,7 +51,7 @@ struct report_rcpt {
 	char *feedback_type;		/* ARF Feedback-Type, lower case */
 	enum smtp_cmd command;		/* what the failing reply answered */
 
-	/* What classify() concluded. */
+	/* What the classifier concluded (classify/outcome.h). */
 	enum report_kind kind;
 	bool sync;
 	enum reason reason;
@@ -94,7 +94,6 @@ struct report {
 	char *text;
 	size_t text_len;
 
-	int mime_warnings;		/* GMime parser complaints */
 	bool truncated;			/* a cap cut something off */
 
 	size_t nrcpt;
@@ -115,35 +114,5 @@ struct report_rcpt *report_find_rcpt(struct report *r, const char *address);
 
 /* report_set - replace *field with a copy of value (NULL clears it) */
 void report_set(char **field, const char *value);
-
-struct report_parser;
-
-/* report_parser_create - parsing state reused from one message to the next */
-struct report_parser *report_parser_create(void);
-
-/* report_parser_free - release *pp and set it to NULL; accepts NULL */
-void report_parser_free(struct report_parser **pp);
-
-/*
- * report_parser_run - parse a raw message of len bytes.  Always returns a
- * report (caller frees); its format is FORMAT_NONE when nothing could be
- * recognised.  Not reentrant: one parser per thread.
- */
-struct report *report_parser_run(struct report_parser *p, const char *data, size_t len);
-
-/* report_parse - report_parser_run() with a parser of its own */
-struct report *report_parse(const char *data, size_t len);
-
-/*
- * report_add_dsn - add the recipients of one message/delivery-status body
- * and take its per-message fields.  Returns the number of recipients added.
- */
-size_t report_add_dsn(struct report *r, const char *text, size_t len);
-
-/* report_add_arf - add the complaint of one message/feedback-report body */
-size_t report_add_arf(struct report *r, const char *text, size_t len);
-
-/* report_add_returned_headers - note what the returned headers identify */
-void report_add_returned_headers(struct report *r, const char *text, size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 #include "report/dsn.h"
 #include "report/ndr.h"
 #include "report/report.h"
+#include "report/report_dsn.h"
 #include "util/xalloc.h"
 
 /* report_take - set *field from a group field if it is not set yet */

@@ -6,6 +6,7 @@
 
 #include "report/dsn.h"
 #include "report/report.h"
+#include "report/report_dsn.h"
 #include "tap.h"
 
 /* Postfix wraps long fields at 79 columns with four-space continuations. */
