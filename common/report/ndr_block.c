@@ -6,18 +6,18 @@
  * up to the next recipient; when the address stands alone in its
  * paragraph, the next paragraphs are read instead, and failing that the
  * paragraph before it.  A Sendmail transcript quoted apart from the
- * recipient lines belongs to the only recipient.  ndr_enrich() uses the
- * same texts to complete what an RFC 3464 part leaves out.
+ * recipient lines belongs to the only recipient.  It stands above
+ * ndr_lines.c (the lines and leads) and below ndr.c (the entry points).
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "util/caps.h"
-#include "report/ndr.h"
-#include "report/ndr_impl.h"
 #include "mail/status.h"
+#include "report/ndr_block.h"
+#include "report/ndr_text.h"
+#include "util/caps.h"
 #include "util/xalloc.h"
 
 /* ndr_put - append s[0..n) and a space to the diagnostic, white space collapsed */
@@ -289,56 +289,3 @@ ndr_error_lines(struct ndr *x, struct report_rcpt *rc)
 		rc->command = smtp_cmd_find(buf_str(b), n);
 }
 
-/* ndr_enrich_one - complete one DSN recipient from its text block */
-static void
-ndr_enrich_one(struct ndr *x, struct report_rcpt *rc, long k)
-{
-	char status[STATUS_SIZE], found[STATUS_SIZE];
-	bool keep = rc->diagnostic != NULL &&
-		    status_find(rc->diagnostic, strlen(rc->diagnostic), found);
-	size_t n;
-
-	memcpy(status, rc->status, sizeof(status));
-	if (k >= 0)
-		ndr_blocks(x, (size_t)k, x->diag);
-	else
-		ndr_error_text(x, x->diag);
-	n = ndr_trimmed(x->diag);
-	/* The report part may cut a reply short that the text quotes whole. */
-	if (n > 0 && rc->diagnostic != NULL && rc->text_diag == NULL)
-		rc->text_diag = xstrndup(buf_str(x->diag),
-					 n < LIMIT_DIAGNOSTIC_LEN ? n : LIMIT_DIAGNOSTIC_LEN);
-	if (n > 0)
-		ndr_set_diag(rc, buf_str(x->diag), n);
-	/* A code in the report's own diagnostic stands. */
-	if (keep)
-		memcpy(rc->status, status, sizeof(status));
-	if (rc->command == CMD_NONE)
-		rc->command = k >= 0 ? ndr_command(x, (size_t)k, buf_str(x->diag), n)
-				     : smtp_cmd_find(buf_str(x->diag), n);
-}
-
-/* ndr_enrich - complete DSN recipients from the human-readable text */
-void
-ndr_enrich(struct report *r, struct buf *scratch)
-{
-	struct ndr x = { .r = r, .diag = scratch };
-	size_t cut = ndr_cut(r->text, r->text_len, true);
-
-	ndr_split(&x, r->text, cut);
-	ndr_find_leads(&x);
-	for (size_t i = 0; i < r->nrcpt; i++) {
-		struct report_rcpt *rc = &r->rcpt[i];
-		long k = -1;
-
-		if (rc->recipient == NULL)
-			continue;
-		for (size_t j = 0; j < x.nleads && k < 0; j++)
-			if (strcmp(x.leads[j].addr, rc->recipient) == 0)
-				k = (long)j;
-		/* With one recipient and no line naming it, the report's replies are its. */
-		if (k >= 0 || (r->nrcpt == 1 && x.nleads == 0))
-			ndr_enrich_one(&x, rc, k);
-	}
-	ndr_release(&x);
-}

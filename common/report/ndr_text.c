@@ -14,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "report/ndr_text.h"
 #include "util/caps.h"
-#include "report/ndr.h"
 #include "util/xalloc.h"
 
 /*

@@ -7,7 +7,7 @@
  * headers of the returned message to the report's orig_* fields, and the
  * human-readable text of the bounce (never of the returned message) to
  * one UTF-8 buffer.  When no machine-readable part names a recipient, the
- * text is handed to the free-text readers (ndr.c, report_json.c) and the
+ * text is handed to the free-text readers (ndr.c, ses.c) and the
  * auto-reply detector (report_detect.c).
  *
  * The parser keeps its buffers between messages, so that a batch run does
@@ -22,6 +22,7 @@
 #include "report/dsn.h"
 #include "report/mime.h"
 #include "report/ndr.h"
+#include "report/ndr_text.h"
 #include "report/parse.h"
 #include "report/report.h"
 #include "report/report_dsn.h"

@@ -14,9 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/caps.h"
 #include "report/dsn.h"
-#include "report/ndr.h"
+#include "report/ndr_text.h"
+#include "report/report_detect.h"
+#include "util/caps.h"
 #include "util/xalloc.h"
 
 /* Subject openings of auto-replies, lower case, in several languages. */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "report/dsn.h"
-#include "report/ndr.h"
+#include "report/ndr_text.h"
 #include "report/report.h"
 #include "report/report_dsn.h"
 #include "util/xalloc.h"

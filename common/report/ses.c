@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * report_json - Amazon SES notifications sent as e-mail.
+ * ses - Amazon SES notifications sent as e-mail.
  *
  * SES reports bounces, deliveries and complaints as a JSON document in the
  * body, either bare or wrapped in an SNS envelope whose "Message" field is
@@ -13,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/caps.h"
-#include "report/dsn.h"
-#include "report/ndr.h"
 #include "mail/status.h"
+#include "report/dsn.h"
+#include "report/ses.h"
+#include "util/buf.h"
+#include "util/caps.h"
 #include "util/xalloc.h"
 
 enum json_type { JSON_OTHER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
@@ -267,9 +268,9 @@ json_ses(struct report *r, const struct json *j, int o, const char *type)
 	}
 }
 
-/* report_json_parse - read an Amazon SES notification */
+/* ses_parse - read an Amazon SES notification */
 size_t
-report_json_parse(struct report *r, const char *text, size_t len)
+ses_parse(struct report *r, const char *text, size_t len)
 {
 	struct json j = { 0 }, inner = { 0 };
 	const char *type, *msg;

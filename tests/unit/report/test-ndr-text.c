@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test-ndr - the pieces of the free-text reader: where the report ends,
- * addresses in running text, bounce and delay evidence, forwarded
- * reports, HTML-only reports, and the SMTP command of a diagnostic.
+ * test-ndr-text - the text helpers of the free-text reader: where the
+ * report ends, addresses in running text, bounce and delay evidence,
+ * forwarded reports, HTML-only reports.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/ndr.h"
+#include "report/ndr_text.h"
 #include "report/report.h"
 #include "tap.h"
 #include "util/xalloc.h"
@@ -35,20 +35,6 @@ static const struct {
 	{ "no address here", "" },
 };
 
-static const struct {
-	const char *text;
-	enum smtp_cmd cmd;
-} cmd_cases[] = {
-	{ "550 5.1.1 unknown (in reply to RCPT TO command)", CMD_RCPT },
-	{ "SMTP error from remote mail server after MAIL FROM:<a@b.c> SIZE=1:", CMD_MAIL },
-	{ "SMTP error from remote mail server after end of data:", CMD_DATA },
-	{ ">>> RCPT To:<a@b.c>\n<<< 550 x\n>>> DATA\n<<< 554 y", CMD_DATA },
-	{ "Connected to 192.0.2.1 but my name was rejected.", CMD_HELO },
-	{ "550 User Unknown [RCPT_TO]", CMD_RCPT },
-	{ "did not like our final DATA: 554", CMD_DATA },
-	{ "550 no command named", CMD_NONE },
-};
-
 int
 main(void)
 {
@@ -72,9 +58,6 @@ main(void)
 		tap_is_str(got != NULL ? got : "", addr_cases[i].addr, "address in \"%s\"", s);
 		free(got);
 	}
-	for (size_t i = 0; i < sizeof(cmd_cases) / sizeof(cmd_cases[0]); i++)
-		tap_is_str(smtp_cmd_name(smtp_cmd_find(cmd_cases[i].text, strlen(cmd_cases[i].text))),
-			   smtp_cmd_name(cmd_cases[i].cmd), "command of case %zu", i);
 
 	tap_ok(!ndr_is_bounce(r, "Shall we meet?", 14), "a personal message is no bounce");
 	r->from = xstrdup("mailer-daemon@example.org");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef REBOUND_NDR_IMPL_H
-#define REBOUND_NDR_IMPL_H
+#ifndef REBOUND_NDR_LINES_H
+#define REBOUND_NDR_LINES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,9 +9,9 @@
 #include "report/report.h"
 
 /*
- * ndr_impl - the state of the free-text reader, shared by ndr.c (finding
- * recipients) and ndr_block.c (gathering each one's reason); not for other
- * modules.
+ * ndr_lines - the state of the free-text reader: the report text split
+ * into lines, and the leads, the places where it names a recipient.
+ * Shared by ndr_block.c and ndr.c; not for other modules.
  */
 enum ndr_lead_kind {
 	LEAD_LINE,		/* the line starts with the address */
@@ -55,25 +55,13 @@ bool ndr_blank(const struct ndr_line *l);
 /* ndr_sender - whether addr is the sender of the bounced message */
 bool ndr_sender(const struct report *r, const char *addr);
 
-/* ndr_put - append s[0..n) and a space to b, white space collapsed */
-void ndr_put(struct buf *b, const char *s, size_t n);
+/* ndr_lead_for - the lead that names addr (an unqualified one too, as Exim repeats it), or -1 */
+long ndr_lead_for(struct ndr *x, const char *addr);
 
-/* ndr_blocks - the reason texts of lead k and the later leads of its address */
-void ndr_blocks(struct ndr *x, size_t k, struct buf *b);
-
-/* ndr_command - the SMTP command named around the leads of lead k's address */
-enum smtp_cmd ndr_command(struct ndr *x, size_t k, const char *diag, size_t n);
-
-/* ndr_set_diag - set the diagnostic-derived fields of rc from d[0..n) */
-void ndr_set_diag(struct report_rcpt *rc, const char *d, size_t n);
-
-/* ndr_trimmed - length of b without trailing spaces */
-size_t ndr_trimmed(const struct buf *b);
-
-/* ndr_error_text - the report's reply lines and "Error:" lines, into b */
-void ndr_error_text(struct ndr *x, struct buf *b);
-
-/* ndr_error_lines - give the only recipient the report's reply lines */
-void ndr_error_lines(struct ndr *x, struct report_rcpt *rc);
+/*
+ * ndr_only_address - when the report text holds exactly one address that
+ * is neither the sender's nor a role mailbox, make it a lead.
+ */
+void ndr_only_address(struct ndr *x);
 
 #endif
