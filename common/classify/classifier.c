@@ -11,7 +11,7 @@
 struct classifier {
 	struct report_parser *parser;
 	struct rules *rules;
-	struct classify_opts opts;
+	struct outcome_opts opts;
 };
 
 /* classifier_create - load the rules cfg names and set up the parser */
@@ -57,7 +57,7 @@ classifier_run(struct classifier *c, const char *data, size_t len)
 {
 	struct report *r = report_parser_run(c->parser, data, len);
 
-	classify_report(r, &c->opts);
+	outcome_decide(r, &c->opts);
 	return r;
 }
 

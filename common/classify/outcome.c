@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * classify - outcome of each recipient of a report.
+ * outcome - the outcome of each recipient of a report.
  *
  * The kind comes from the report type and the DSN Action: a delay notice
  * is never a failure; a failure with a 4.x.x status, or one whose reason
  * says the retries ran out, is an expiry; a failure reported by our own
  * MTA is a synchronous rejection; any other failure an asynchronous
  * bounce.  The reason comes from the rules, then the status code, then a
- * chain of fallbacks (see classify.h).  Rule ids of the fallbacks start
+ * chain of fallbacks (see outcome.h).  Rule ids of the fallbacks start
  * with "builtin." so that they are told apart from rule-file ids.
  */
 #include <string.h>
@@ -20,7 +20,7 @@
 
 /* classify_local - whether the reporting MTA is one of ours */
 static bool
-classify_local(const struct report *r, const struct classify_opts *opts)
+classify_local(const struct report *r, const struct outcome_opts *opts)
 {
 	if (r->reporting_mta == NULL || opts->local_mtas == NULL)
 		return false;
@@ -75,9 +75,9 @@ classify_provider(const struct report_rcpt *rc)
 	return p;
 }
 
-/* classify_reporter - the provider that wrote the report, or NULL */
+/* outcome_decideer - the provider that wrote the report, or NULL */
 static const char *
-classify_reporter(const struct report *r)
+outcome_decideer(const struct report *r)
 {
 	const char *p = provider_of(r->reporting_mta);
 	const char *at;
@@ -130,12 +130,12 @@ classify_fallback(const struct report_rcpt *rc, enum reason by_status, const cha
  * part says about the recipient, when it says more.
  */
 static int
-classify_reason(const struct report *r, struct report_rcpt *rc, const struct classify_opts *opts,
+classify_reason(const struct report *r, struct report_rcpt *rc, const struct outcome_opts *opts,
 		struct buf *diag)
 {
 	struct rule_input in = {
 		.diagnostic = rc->diagnostic,
-		.reporter = classify_reporter(r),
+		.reporter = outcome_decideer(r),
 		.text = r->text,
 		.text_len = r->text_len,
 		.subject = r->subject,
@@ -177,7 +177,7 @@ classify_reason(const struct report *r, struct report_rcpt *rc, const struct cla
 
 /* classify_rcpt - fill the outcome fields of one recipient */
 static void
-classify_rcpt(const struct report *r, struct report_rcpt *rc, const struct classify_opts *opts,
+classify_rcpt(const struct report *r, struct report_rcpt *rc, const struct outcome_opts *opts,
 	      bool local, struct buf *diag)
 {
 	char cls = classify_status_class(rc);
@@ -212,9 +212,9 @@ classify_rcpt(const struct report *r, struct report_rcpt *rc, const struct class
 			     : reason_is_hard(rc->reason, rc->status[0] ? rc->status : NULL);
 }
 
-/* classify_report - classify every recipient of a report */
+/* outcome_decide - classify every recipient of a report */
 void
-classify_report(struct report *r, const struct classify_opts *opts)
+outcome_decide(struct report *r, const struct outcome_opts *opts)
 {
 	bool local = classify_local(r, opts);
 	struct buf *diag = buf_create(LIMIT_DIAGNOSTIC_LEN * 2 + 4);

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef REBOUND_CLASSIFY_H
-#define REBOUND_CLASSIFY_H
+#ifndef REBOUND_OUTCOME_H
+#define REBOUND_OUTCOME_H
 
 #include "report/report.h"
 #include "classify/rules.h"
 
 /*
- * classify - decide kind, reason, hard/soft and the deciding rule for each
+ * outcome - decide kind, reason, hard/soft and the deciding rule for each
  * recipient of a parsed report.  The same function serves rebound-pipe's
  * delivery path and its batch mode, so what users see with --classify is
  * what gets stored.  Pure: no logging, no I/O.
@@ -17,13 +17,14 @@
  * content, X.7.x security, a mailer's exit status, a delay, a refused
  * greeting; a diagnostic nobody understood is "onhold".
  */
-struct classify_opts {
+struct outcome_opts {
 	/* Reporting-MTA names of our own Postfix; NULL-terminated. */
 	char *const *local_mtas;
 	/* The rule set; NULL classifies by status code only. */
 	struct rules *rules;
 };
 
-void classify_report(struct report *r, const struct classify_opts *opts);
+/* outcome_decide - set the outcome fields of every recipient of r */
+void outcome_decide(struct report *r, const struct outcome_opts *opts);
 
 #endif
