@@ -4,7 +4,7 @@
  * events, schema migrations.  See rebound(1).
  *
  * main() sets up logging to standard error and hands over to cli_main()
- * in common/cli.c, which parses the command line, loads rebound.conf,
+ * in cli/cli.c, which parses the command line, loads rebound.conf,
  * connects to PostgreSQL and runs the subcommand.
  */
 #include <stdlib.h>

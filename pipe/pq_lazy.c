@@ -7,14 +7,15 @@
  * milliseconds at every exec: more than classifying a bounce.  Batch mode
  * (--classify) never needs them, and delivery needs them only once it has
  * a report to store.  So rebound-pipe is linked without -lpq, and these
- * definitions of the libpq functions that common/db.c and common/store.c
+ * definitions of the libpq functions that common/mail/db.c and pipe/store.c
  * call load libpq.so.5 on first use and forward to it.
  *
- * Every libpq function common/ calls is here (those of the rebound tool
- * too, should they move into db.c).  One that is missing is a link error
- * of rebound-pipe, not a silent failure: add a PQ_FORWARD line for it.  If libpq cannot be
- * loaded, msg_fatal() ends the process with the program's fatal status
- * (EX_TEMPFAIL for rebound-pipe), so Postfix keeps the bounce.
+ * Every libpq function that rebound-pipe's code calls is here (those of
+ * the rebound tool too, should they move into db.c).  One that is missing
+ * is a link error of rebound-pipe, not a silent failure: add a PQ_FORWARD
+ * line for it.  If libpq cannot be loaded, msg_fatal() ends the process
+ * with the program's fatal status (EX_TEMPFAIL for rebound-pipe), so
+ * Postfix keeps the bounce.
  */
 #include <dlfcn.h>
 #include <libpq-fe.h>
@@ -58,7 +59,7 @@ pq_symbol(const char *name)
 
 /*
  * PQ_FORWARD_FAULT - the same for a call that can report failure; the
- * fault-injection build (common/fault.h) makes it return fail instead,
+ * fault-injection build (common/util/fault.h) makes it return fail instead,
  * the way libpq reports running out of memory or losing the server.
  */
 #define PQ_FORWARD_FAULT(ret, name, params, args, fail)            \
@@ -93,7 +94,7 @@ PQ_FORWARD_FAULT(PGresult *, PQexecParams,
 PQ_FORWARD_FAULT(ExecStatusType, PQresultStatus, (const PGresult *res), (res),
 		 PGRES_FATAL_ERROR)
 PQ_FORWARD(char *, PQresultErrorMessage, (const PGresult *res), (res))
-/* A COMMIT whose status is not "COMMIT" was rolled back (common/db.c). */
+/* A COMMIT whose status is not "COMMIT" was rolled back (common/mail/db.c). */
 static char pq_rolled_back[] = "ROLLBACK";
 PQ_FORWARD_FAULT(char *, PQcmdStatus, (PGresult *res), (res), pq_rolled_back)
 PQ_FORWARD(int, PQntuples, (const PGresult *res), (res))

@@ -61,7 +61,7 @@ start=$(date +%s.%N)
 # for generated report n and "queue-id TAB c TAB file TAB part TAB key"
 # for part (message) of a corpus file, key standing for the report's
 # identity as rebound-pipe computes it for deduplication (Message-ID and
-# body, common/deliver.c); and "file TAB parts" for every corpus file to
+# body, pipe/deliver.c); and "file TAB parts" for every corpus file to
 # $T/log/parts.  A corpus file that starts with an mbox "From " line may
 # hold several messages (rebound-pipe --classify reads it so): each is
 # sent on its own, without its "From " line, which no MTA would send.
@@ -70,7 +70,7 @@ import hashlib, os, random, re, smtplib, sys
 port, corpus, logdir, gen, cor, dup = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:])
 files = sorted(f for f in os.listdir(corpus) if not f.startswith("."))
 def messages(data):
-    """The messages of a file, split as common/batch.c splits an mbox."""
+    """The messages of a file, split as common/classify/batch.c splits an mbox."""
     if not data.startswith(b"From "):
         return [data]
     out, p = [], 0
@@ -231,7 +231,7 @@ mismatches = []
 for g in sorted(groups):
     members = groups[g]
     # The events rebound-pipe must have stored once for the group: the
-    # classifier's, one per deduplication key (common/store.c), or, for a
+    # classifier's, one per deduplication key (pipe/store.c), or, for a
     # file in which it recognises no report, one unknown event kept raw.
     want, unknown = {}, False
     for f in members:

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * fault - the counters behind fault_inject() (common/fault.h), for the
+ * fault - the counters behind fault_inject() (common/util/fault.h), for the
  * fault-injection builds of rebound-pipe and rebound-milter.
  *
  * Built plain, every call of every thread counts: rebound-pipe has one

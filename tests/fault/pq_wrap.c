@@ -5,9 +5,9 @@
  *
  * rebound-milter links libpq, unlike rebound-pipe whose pq_lazy.c holds
  * the hooks: here the Makefile links with --wrap=PQexecParams and so on,
- * which sends every call of ours (common/db.c, milter/suppress.c) to
+ * which sends every call of ours (common/mail/db.c, milter/suppress.c) to
  * __wrap_PQexecParams below and leaves libpq's own calls alone.  Each
- * wrapper counts the call (common/fault.h; only those of the writer
+ * wrapper counts the call (common/util/fault.h; only those of the writer
  * thread count) and, when it is the one to fail, returns what libpq
  * returns when it fails, without making the call:
  *
@@ -43,7 +43,7 @@
 		return __real_##name args;           \
 	}
 
-/* A COMMIT whose status is not "COMMIT" was rolled back (common/db.c). */
+/* A COMMIT whose status is not "COMMIT" was rolled back (common/mail/db.c). */
 static char pq_rolled_back[] = "ROLLBACK";
 
 PQ_WRAP(PGconn *, PQconnectdbParams,

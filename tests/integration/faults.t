@@ -2,13 +2,13 @@
 # faults.t - fault injection in rebound-pipe: every allocation (xalloc) and
 # every libpq call that can fail, in the delivery of one bounce, is made to
 # fail in turn (tests/fault/rebound-pipe-fault, REBOUND_FAULT=alloc:N or
-# pq:N; see common/fault.h).  Each time rebound-pipe must exit 75
+# pq:N; see common/util/fault.h).  Each time rebound-pipe must exit 75
 # (EX_TEMPFAIL) with a 4.x.x line on stdout, as pipe(8) expects, and leave
 # nothing half-written: the report's raw copy and its two events are all
 # there or none is.  Then a normal retry stores the report exactly once.
 #
 # GLib and GMime allocate with g_malloc(), which never returns NULL: its
-# out-of-memory error goes through msg_fatal like ours (common/msg.c), but
+# out-of-memory error goes through msg_fatal like ours (common/util/msg.c), but
 # when GLib cannot even format that message it aborts.  An abort is a
 # signal, which pipe(8) reports as a deferral (4.3.0, "Command died with
 # signal 6"), so Postfix keeps the bounce; the last test checks that a

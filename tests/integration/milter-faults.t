@@ -3,7 +3,7 @@
 # allocation (xalloc) and every libpq call that can fail, made by the
 # writer thread while it stores a fixed workload, is made to fail in turn
 # (tests/fault/rebound-milter-fault, REBOUND_FAULT=alloc:N or pq:N; see
-# common/fault.h).  Only the writer thread's calls count: the callbacks'
+# common/util/fault.h).  Only the writer thread's calls count: the callbacks'
 # and the suppression loader's run on other threads in an order that no
 # run repeats.
 #

@@ -1,7 +1,7 @@
 #!/bin/bash
 # token.t - rebound-pipe verifies signed return paths and links events to
 # the message and recipient they name.  The tokens here are minted by an
-# independent implementation of the format in common/token.h (Python's
+# independent implementation of the format in common/mail/token.h (Python's
 # hmac and base64), so the test also pins the format down.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/harness.sh"
