@@ -22,6 +22,7 @@
 
 #include "mail/db.h"
 #include "milter.h"
+#include "sql.h"
 #include "util/msg.h"
 #include "util/xalloc.h"
 
@@ -57,13 +58,12 @@ suppress_lookup(const char *address, char reason[SUPPSET_REASON_MAX + 1])
 static int
 suppress_load(struct db *db)
 {
-	static const char sql[] = "SELECT address, reason FROM rebound.suppressions";
 	struct suppset *set, *old;
 	char *error;
 	PGresult *res;
 	int rows;
 
-	if ((res = db_query(db, sql, 0, NULL, PGRES_TUPLES_OK, &error)) == NULL) {
+	if ((res = db_query(db, sql_suppressions, 0, NULL, PGRES_TUPLES_OK, &error)) == NULL) {
 		msg_warn("cannot load the suppression list: %s", error);
 		free(error);
 		return -1;
@@ -93,12 +93,11 @@ suppress_load(struct db *db)
 static int
 suppress_update(struct db *db, const char *address)
 {
-	static const char sql[] = "SELECT reason FROM rebound.suppressions WHERE address = $1";
 	const char *v[1] = { address };
 	char *error;
 	PGresult *res;
 
-	if ((res = db_query(db, sql, 1, v, PGRES_TUPLES_OK, &error)) == NULL) {
+	if ((res = db_query(db, sql_suppression, 1, v, PGRES_TUPLES_OK, &error)) == NULL) {
 		msg_warn("suppression update for %s: %s", address, error);
 		free(error);
 		return -1;
@@ -169,7 +168,7 @@ suppress_main(void *arg)
 				continue;
 			}
 			if (db_connect(&s.params, &db, &error) < 0 ||
-			    db_exec(db, "LISTEN rebound_suppressions", &error) < 0) {
+			    db_exec(db, sql_listen, &error) < 0) {
 				if (!warned)
 					msg_warn("suppression list unavailable: %s", error);
 				warned = true;

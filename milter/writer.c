@@ -29,6 +29,7 @@
 #include "mail/db.h"
 #include "util/fault.h"
 #include "milter.h"
+#include "sql.h"
 #include "util/msg.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
@@ -69,49 +70,6 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 };
-
-/*
- * Each statement stores a whole batch: its parameters are arrays, one per
- * column, and a statement is a transaction of its own, so a batch costs
- * PostgreSQL one round trip per kind of record.  Recipients name their
- * message by token, which is unique.
- *
- * A bounce that came before its message's record made the message's row
- * from its token (rebound-pipe): the record completes that row, and links
- * the bounce's event to its recipient, by address, or as the only one.
- */
-static const char sql_messages[] =
-	"WITH m AS ("
-	" INSERT INTO rebound.messages (token, queue_id, message_id_header, envelope_sender, tags)"
-	" SELECT x.token, x.queue_id, x.message_id_header, x.envelope_sender,"
-	" coalesce(x.tags, '{}')"
-	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])"
-	" AS x (token, queue_id, message_id_header, envelope_sender, tags)"
-	" ON CONFLICT (token) DO UPDATE SET queue_id = EXCLUDED.queue_id,"
-	" message_id_header = EXCLUDED.message_id_header,"
-	" envelope_sender = EXCLUDED.envelope_sender, tags = EXCLUDED.tags"
-	" RETURNING id, token),"
-	" r AS ("
-	" INSERT INTO rebound.recipients (message_id, address)"
-	" SELECT m.id, x.address FROM m JOIN unnest($6::text[], $7::text[]) AS x (token, address)"
-	" ON x.token = m.token"
-	" ON CONFLICT (message_id, address) DO NOTHING RETURNING id, message_id, address)"
-	" UPDATE rebound.events e SET recipient_id = r.id FROM r"
-	" WHERE e.message_id = r.message_id AND e.recipient_id IS NULL"
-	" AND (e.recipient = r.address"
-	" OR (SELECT count(*) FROM r AS other WHERE other.message_id = r.message_id) = 1)";
-
-static const char sql_events[] =
-	"INSERT INTO rebound.events (kind, sync, source, dedup_key, recipient, status,"
-	" reply_code, diagnostic, queue_id, rule, reason, category, hard)"
-	" SELECT 'rejected', true, 'milter', e.dedup_key, e.recipient, e.status,"
-	" e.reply_code::smallint, e.diagnostic, e.queue_id, e.rule, e.reason, e.category,"
-	" e.hard::boolean"
-	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-	" $7::text[], $8::text[], $9::text[], $10::text[])"
-	" AS e (dedup_key, recipient, status, reply_code, diagnostic, queue_id, rule, reason,"
-	" category, hard)"
-	" ON CONFLICT (dedup_key) DO NOTHING";
 
 #define MESSAGE_FIELDS	5	/* token, queue id, Message-ID, sender, tags; recipients follow */
 #define EVENT_FIELDS	10
