@@ -54,7 +54,7 @@ PIPE_LIBS   = $(call pkg_libs,glib-2.0 libpcre2-8)
 
 # --- the floor plan ----------------------------------------------------------
 # Shared code sits in common/, one folder per layer, lowest first; a folder
-# includes headers of its own and of lower layers only:
+# includes headers of its own and of lower layers only (tests/lint-layers.pl):
 #   common/util      nothing that knows about mail: buffers, allocation, logging
 #   common/mail      what the programs share about mail: configuration, VERP,
 #                    tokens, status codes, taxonomy, the database
@@ -309,11 +309,15 @@ check-integration: test-binaries
 	prove --timer -j$(PROVE_JOBS) tests/integration/*.t
 
 # tests/lint-sql.pl: SQL is constant text with $n parameters, never built
-# from runtime values; its self-test shows it catches a violation.
+# from runtime values.  tests/lint-layers.pl: the floor plan above holds
+# (layers, no cycles, one header per module).  Each self-test shows that
+# its check catches a violation.
 lint:
 	mandoc -Tlint -Wwarning man/*.[0-9]
 	tests/lint-sql.pl --self-test
-	tests/lint-sql.pl common/*/*.c pipe/*.c cli/*.c
+	tests/lint-sql.pl common/*/*.c pipe/*.c milter/*.c cli/*.c
+	tests/lint-layers.pl --self-test
+	tests/lint-layers.pl
 
 # --- accuracy and speed on the labelled corpus ---------------------------
 # The corpus lives beside the repository (shared/ next to main/ and the
