@@ -78,8 +78,11 @@ is "$RC" 0 "classify exits 0"
 json_ok "$(printf '%s' "$OUT" | head -1)" \
 	'j["recipient"] == "ann@bad.example" and j["reason"] == "userunknown" and j["kind"] == "rejected" or j["kind"] == "bounced"'
 ok $? "classify prints the JSON line of rebound-pipe --classify"
+# nobody reads a copy in the test's directory: the checkout may sit where
+# other users cannot read (a clone under /root).
+cp "$REPO/tests/data/postfix-multi.eml" "$T/postfix-multi.eml" && chmod 644 "$T/postfix-multi.eml"
 is "$OUT" "$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" --classify \
-	"$REPO/tests/data/postfix-multi.eml")" "same output as rebound-pipe --classify"
+	"$T/postfix-multi.eml")" "same output as rebound-pipe --classify"
 run classify "$T/no-such-file"
 likef "$RC:$ERR" '^66:.*no-such-file' "an unreadable file: EX_NOINPUT, named"
 OUT=$("$T/bin/rebound" -c "$T/etc/rebound.conf" -d "host=$T/nowhere dbname=rebound" classify \
