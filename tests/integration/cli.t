@@ -73,14 +73,14 @@ likef "$RC:$OUT" '^0:usage: rebound suppress add \[--reason WORD\]' "command -h 
 # --- classify: the batch mode of rebound-pipe, without a database ----------
 run classify
 likef "$RC:$ERR" '^64:.*name at least one file or directory' "classify without files"
-run classify "$REPO/tests/data/postfix-multi.eml"
+# nobody reads a copy in the test's directory below: the checkout may sit
+# where other users cannot read (a clone under /root).
+cp "$REPO/tests/data/postfix-multi.eml" "$T/postfix-multi.eml" && chmod 644 "$T/postfix-multi.eml"
+run classify "$T/postfix-multi.eml"
 is "$RC" 0 "classify exits 0"
 json_ok "$(printf '%s' "$OUT" | head -1)" \
 	'j["recipient"] == "ann@bad.example" and j["reason"] == "userunknown" and j["kind"] == "rejected" or j["kind"] == "bounced"'
 ok $? "classify prints the JSON line of rebound-pipe --classify"
-# nobody reads a copy in the test's directory: the checkout may sit where
-# other users cannot read (a clone under /root).
-cp "$REPO/tests/data/postfix-multi.eml" "$T/postfix-multi.eml" && chmod 644 "$T/postfix-multi.eml"
 is "$OUT" "$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" --classify \
 	"$T/postfix-multi.eml")" "same output as rebound-pipe --classify"
 run classify "$T/no-such-file"
