@@ -279,6 +279,20 @@ cli_table(const PGresult *res)
 	return t;
 }
 
+/* cli_print - a table as the command's output, JSON or text */
+void
+cli_print(struct cli *cli, const struct table *t, const char *if_empty)
+{
+	if (cli->args.json) {
+		table_print_json(t, cli->out);
+		fputc('\n', cli->out);
+	} else if (table_rows(t) == 0 && if_empty != NULL) {
+		fprintf(cli->out, "%s\n", if_empty);
+	} else {
+		table_print_text(t, cli->out);
+	}
+}
+
 /* cli_run - parse the command's options, connect if it needs to, run it */
 static int
 cli_run(struct cli *cli, const struct cli_command *cmd, int argc, char **argv)

@@ -88,6 +88,13 @@ PGresult *cli_query(struct cli *cli, const char *what, const char *sql, int npar
 /* cli_table - a table holding a query result, typed by column */
 struct table *cli_table(const PGresult *res);
 
+/*
+ * cli_print - print t as the command's output: a JSON array and a newline
+ * with --json, else an aligned text table, or the line if_empty (when not
+ * NULL) for a table without rows.
+ */
+void cli_print(struct cli *cli, const struct table *t, const char *if_empty);
+
 /* cli_usage - report a usage error for cmd (or the tool) and return EX_USAGE */
 int cli_usage(const struct cli_command *cmd, const char *error);
 

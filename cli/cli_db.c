@@ -263,12 +263,7 @@ cli_db_status(struct cli *cli, int argc, char **argv)
 		if (migrate_find(set, atoi(cells[0])) == NULL)
 			table_add_row(t, cells);
 	}
-	if (cli->args.json) {
-		table_print_json(t, cli->out);
-		fputc('\n', cli->out);
-	} else {
-		table_print_text(t, cli->out);
-	}
+	cli_print(cli, t, NULL);
 	table_free(&t);
 out:
 	PQclear(res);

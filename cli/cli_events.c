@@ -229,14 +229,7 @@ cli_events(struct cli *cli, int argc, char **argv)
 		return status;
 	t = cli_table(res);
 	PQclear(res);
-	if (cli->args.json) {
-		table_print_json(t, cli->out);
-		fputc('\n', cli->out);
-	} else if (table_rows(t) == 0) {
-		fputs("(no events yet)\n", cli->out);
-	} else {
-		table_print_text(t, cli->out);
-	}
+	cli_print(cli, t, "(no events yet)");
 	table_free(&t);
 	return 0;
 }

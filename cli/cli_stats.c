@@ -107,10 +107,7 @@ stats_print(struct cli *cli, const struct stats_section *s, const char *days,
 		fputc('\n', cli->out);
 	fprintf(cli->out, s->title, days);
 	fputc('\n', cli->out);
-	if (table_rows(t) == 0)
-		fputs("(none)\n", cli->out);
-	else
-		table_print_text(t, cli->out);
+	cli_print(cli, t, "(none)");
 }
 
 int

@@ -149,12 +149,7 @@ suppress_change(struct cli *cli, const struct suppress_list *l, const char *sql,
 		status = cli_db_failure(cli, "commit", error);
 		goto fail;
 	}
-	if (cli->args.json) {
-		table_print_json(t, cli->out);
-		fputc('\n', cli->out);
-	} else {
-		table_print_text(t, cli->out);
-	}
+	cli_print(cli, t, NULL);
 	table_free(&t);
 	return 0;
 fail:
@@ -235,15 +230,7 @@ cli_suppress_list(struct cli *cli, int argc, char **argv)
 		return status;
 	t = cli_table(res);
 	PQclear(res);
-	if (cli->args.json) {
-		table_print_json(t, cli->out);
-		fputc('\n', cli->out);
-	} else if (table_rows(t) == 0) {
-		fputs(argc > 0 ? "(no entry matches)\n" : "(the suppression list is empty)\n",
-		      cli->out);
-	} else {
-		table_print_text(t, cli->out);
-	}
+	cli_print(cli, t, argc > 0 ? "(no entry matches)" : "(the suppression list is empty)");
 	table_free(&t);
 	return 0;
 }
