@@ -204,6 +204,10 @@ cli_db_migrate(struct cli *cli, int argc, char **argv)
 static int
 db_applied_versions(struct cli *cli, PGresult **res_r)
 {
+	/*
+	 * Not rebound.time_text(): status must work on a database that
+	 * predates the migration that makes it.
+	 */
 	static const char sql[] =
 		"SELECT v.version, to_char(v.applied_at, 'YYYY-MM-DD HH24:MI:SS')"
 		"  FROM rebound.schema_version v ORDER BY v.version";

@@ -87,7 +87,7 @@ static int
 events_print_batch(struct cli *cli, char **payloads, size_t n)
 {
 	static const char sql[] =
-		"SELECT e.id, to_char(e.received_at, 'YYYY-MM-DD HH24:MI:SS'), e.kind, e.recipient,"
+		"SELECT e.id, rebound.time_text(e.received_at, 'second'), e.kind, e.recipient,"
 		"       e.reason, e.hard, e.status, e.source, m.token, m.tags"
 		"  FROM rebound.events e LEFT JOIN rebound.messages m ON m.id = e.message_id"
 		" WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id";
@@ -204,9 +204,8 @@ cli_events(struct cli *cli, int argc, char **argv)
 	static const char sql[] =
 		"SELECT * FROM ("
 		" SELECT e.id,"
-		"        CASE WHEN $2 THEN to_char(e.received_at AT TIME ZONE 'UTC',"
-		"                                  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-		"             ELSE to_char(e.received_at, 'YYYY-MM-DD HH24:MI:SS') END AS received_at,"
+		"        rebound.time_text(e.received_at, CASE WHEN $2 THEN 'utc' ELSE 'second' END)"
+		"          AS received_at,"
 		"        e.kind, e.recipient, e.reason, e.hard, e.status, e.source, m.token, m.tags"
 		"   FROM rebound.events e LEFT JOIN rebound.messages m ON m.id = e.message_id"
 		"  ORDER BY e.id DESC LIMIT $1::int) latest"

@@ -53,17 +53,17 @@ static const struct stats_section stats_sections[] = {
 	  " GROUP BY reason, category ORDER BY failures DESC, reason LIMIT $2::int" },
 	{ "campaigns", "Campaign tags, latest sent first (all time)",
 	  "SELECT tag, value, messages, recipients, bounced, bounce_rate, complaints,"
-	  "       complaint_rate, to_char(last_sent, 'YYYY-MM-DD HH24:MI') AS last_sent"
+	  "       complaint_rate, rebound.time_text(last_sent, 'minute') AS last_sent"
 	  "  FROM rebound.campaign_rates"
 	  " WHERE $1::int IS NOT NULL"
 	  " ORDER BY campaign_rates.last_sent DESC, tag, value LIMIT $2::int" },
 	{ "review", "Awaiting review (all time)",
-	  "SELECT problem, count(*) AS events, to_char(min(received_at), 'YYYY-MM-DD HH24:MI')"
+	  "SELECT problem, count(*) AS events, rebound.time_text(min(received_at), 'minute')"
 	  "       AS oldest"
 	  "  FROM rebound.awaiting_review WHERE $1::int IS NOT NULL AND $2::int IS NOT NULL"
 	  " GROUP BY problem"
 	  " UNION ALL "
-	  "SELECT 'policy_error', count(*), to_char(min(at), 'YYYY-MM-DD HH24:MI')"
+	  "SELECT 'policy_error', count(*), rebound.time_text(min(at), 'minute')"
 	  "  FROM rebound.policy_errors HAVING count(*) > 0"
 	  " ORDER BY 1" },
 };

@@ -206,9 +206,8 @@ cli_suppress_list(struct cli *cli, int argc, char **argv)
 {
 	static const char sql[] =
 		"SELECT address, reason, basis, source, actor,"
-		"       CASE WHEN $3 THEN to_char(created_at AT TIME ZONE 'UTC',"
-		"                                 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-		"            ELSE to_char(created_at, 'YYYY-MM-DD HH24:MI') END AS created_at,"
+		"       rebound.time_text(created_at, CASE WHEN $3 THEN 'utc' ELSE 'minute' END)"
+		"         AS created_at,"
 		"       note"
 		"  FROM rebound.suppressions"
 		" WHERE $1::text IS NULL OR strpos(address, lower($1)) > 0"
@@ -264,8 +263,7 @@ cli_suppress_export(struct cli *cli, int argc, char **argv)
 	static const char declare[] =
 		"DECLARE export NO SCROLL CURSOR FOR"
 		" SELECT address, reason, basis, source, actor, note,"
-		"        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-		"            AS created_at, event_id"
+		"        rebound.time_text(created_at, 'utc') AS created_at, event_id"
 		"   FROM rebound.suppressions ORDER BY address";
 	char *error = NULL;
 	int status = 0, first = 1;

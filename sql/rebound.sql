@@ -30,3 +30,8 @@ SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 4) AS ap
 \if :apply
 \ir migrations/004_policy.sql
 \endif
+
+SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 5) AS apply \gset
+\if :apply
+\ir migrations/005_time_text.sql
+\endif
