@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test-rules-match - what rules_match.c does with a loaded rule set: the
+ * field a regex reads (diagnostic, text, subject), reporter= and action=
+ * conditions, a negated list with "none", the literal pre-check, the
+ * bound on how much text a regex reads, the match limits (a regex that
+ * backtracks without end fails with an error, it does not hang), and the
+ * same answers before and after a rule is JIT-compiled.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify/rules.h"
+#include "tap.h"
+#include "util/caps.h"
+#include "util/xalloc.h"
+
+static const char rules_text[] =
+	"subj.ooo      onhold        field=subject /out of office/i\n"
+	"text.quota    mailboxfull   field=text /over quota/i\n"
+	"ms.only       blocked       reporter=microsoft /block list/i\n"
+	"act.delay     expired       action=delayed /later/\n"
+	"no.ms         rejected      reporter=!microsoft,none /block list/i\n"
+	"tail.word     toomanyconn   /TAILWORD/\n"
+	"tail.text     toomanyconn   field=text /TAILTEXT/\n"
+	"plain.user    userunknown   /no such user/\n";
+
+/* match - the id of the rule that decides in, or "" */
+static const char *
+match(struct rules *rs, const struct rule_input *in)
+{
+	struct rule_result res;
+
+	return rules_match(rs, in, &res) ? res.id : "";
+}
+
+/* check_fields - which text each rule reads, and the conditions */
+static void
+check_fields(struct rules *rs)
+{
+	static const char text[] = "The recipient is over quota.";
+	struct rule_input in = { .status = "" };
+
+	in.subject = "Out of Office: back soon";
+	tap_is_str(match(rs, &in), "subj.ooo", "field=subject reads the subject");
+	in.subject = NULL;
+	in.diagnostic = "out of office";
+	tap_is_str(match(rs, &in), "", "and not the diagnostic");
+	in.diagnostic = NULL;
+	in.text = text;
+	in.text_len = strlen(text);
+	tap_is_str(match(rs, &in), "text.quota", "field=text reads the report's text");
+	in.text_len = 10;
+	tap_is_str(match(rs, &in), "", "only text_len bytes of it");
+	in.text = NULL;
+	in.text_len = 0;
+
+	in.diagnostic = "550 listed on our block list";
+	in.reporter = "microsoft";
+	tap_is_str(match(rs, &in), "ms.only", "reporter= holds");
+	in.reporter = "google";
+	tap_is_str(match(rs, &in), "no.ms", "a negated list admits another reporter");
+	in.reporter = NULL;
+	tap_is_str(match(rs, &in), "", "and not an absent one it names with none");
+
+	in.diagnostic = "try again later";
+	in.action = "delayed";
+	tap_is_str(match(rs, &in), "act.delay", "action= holds");
+	in.action = "failed";
+	tap_is_str(match(rs, &in), "", "another action does not");
+	in.action = NULL;
+
+	in.diagnostic = "550 No Such User";
+	tap_is_str(match(rs, &in), "", "a regex without the i flag keeps case");
+	in.diagnostic = "550 no such user";
+	tap_is_str(match(rs, &in), "plain.user", "and matches its own case");
+}
+
+/* check_bounds - the subject limit, the match limits, JIT */
+static void
+check_bounds(struct rules *rs)
+{
+	size_t n = LIMIT_RULE_SUBJECT + 100;
+	char *long_diag = xmalloc(n + 1);
+	struct rule_input in = { .status = "", .diagnostic = long_diag };
+	struct rules *bad = rules_create();
+	char *error = NULL;
+	static const char evil[] = "evil  blocked  /^(a|aa)+$/\n";
+	char *as = xmalloc(4001);
+	bool same = true;
+
+	memset(long_diag, 'x', n);
+	memcpy(long_diag + n - 8, "TAILWORD", 8);
+	long_diag[n] = '\0';
+	tap_is_str(match(rs, &in), "", "a regex reads at most LIMIT_RULE_SUBJECT bytes");
+	memcpy(long_diag + 10, "TAILWORD", 8);
+	tap_is_str(match(rs, &in), "tail.word", "what lies within them it finds");
+	/* The text is not pre-scanned for literals: the regex itself stops. */
+	memcpy(long_diag + 10, "xxxxxxxx", 8);
+	memcpy(long_diag + n - 8, "TAILTEXT", 8);
+	in.diagnostic = NULL;
+	in.text = long_diag;
+	in.text_len = n;
+	tap_is_str(match(rs, &in), "", "field=text too reads at most LIMIT_RULE_SUBJECT bytes");
+	memcpy(long_diag + 10, "TAILTEXT", 8);
+	tap_is_str(match(rs, &in), "tail.text", "and finds what lies within them");
+	in.text = NULL;
+	in.text_len = 0;
+
+	/* Exponential backtracking: the match limit stops it with an error. */
+	memset(as, 'a', 4000);
+	as[3999] = 'b';
+	as[4000] = '\0';
+	tap_is_int(rules_load_text(bad, evil, strlen(evil), "evil.rules", &error), 0,
+		   "a backtracking regex loads");
+	in.diagnostic = as;
+	tap_is_str(match(bad, &in), "", "a runaway match is no match");
+	tap_ok(rules_error(bad) != NULL && strstr(rules_error(bad), "evil.rules:1") != NULL &&
+		       strstr(rules_error(bad), "match failed") != NULL,
+	       "and leaves an error naming the rule (%s)",
+	       rules_error(bad) ? rules_error(bad) : "none");
+	rules_free(&bad);
+
+	/* Run one rule past RULES_JIT_AFTER: its answers stay the same. */
+	for (int i = 0; i < 64; i++) {
+		in.diagnostic = i % 2 ? "550 no such user" : "550 no such person";
+		same = same && strcmp(match(rs, &in), i % 2 ? "plain.user" : "") == 0;
+	}
+	tap_ok(same, "answers do not change once a rule is JIT-compiled");
+	free(as);
+	free(long_diag);
+}
+
+int
+main(void)
+{
+	struct rules *rs = rules_create();
+	char *error = NULL;
+	struct rule_input in = { .status = "", .diagnostic = "nothing known here" };
+
+	tap_is_int(rules_load_text(rs, rules_text, strlen(rules_text), "t.rules", &error), 0,
+		   "the rules load (%s)", error ? error : "ok");
+	tap_is_str(match(rs, &in), "", "a diagnostic without any rule's literal matches nothing");
+	tap_is_int((long long)rules_compiled(rs), 0, "and compiles nothing");
+	check_fields(rs);
+	check_bounds(rs);
+	tap_ok(rules_error(rs) == NULL, "no run-time error in the sound rules");
+	rules_free(&rs);
+	return tap_done();
+}
