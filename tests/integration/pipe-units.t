@@ -12,24 +12,12 @@ pg_start
 
 # run_unit NAME - run tests/unit/pipe/NAME against the cluster
 run_unit() {
-	local name=$1 bin=$REPO/tests/unit/pipe/$1 out rc line plan=0 ran=0
+	local name=$1 bin=$REPO/tests/unit/pipe/$1 out rc
 	[ -x "$bin" ] || bail_out "$bin not built (make test-binaries)"
 	out=$(cd "$T" && REBOUND_TEST_DATABASE="$DB_CONNINFO" "$bin" 2>"$T/log/$name.err")
 	rc=$?
-	while IFS= read -r line; do
-		case "$line" in
-		1..*) plan=${line#1..} ;;
-		"ok "*)
-			ran=$((ran + 1))
-			ok 0 "$name: $(printf '%s' "$line" | sed -E 's/^ok [0-9]+( - )?//')" ;;
-		"not ok "*)
-			ran=$((ran + 1))
-			ok 1 "$name: $(printf '%s' "$line" | sed -E 's/^not ok [0-9]+( - )?//')" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done <<<"$out"
 	[ $rc -eq 0 ] || diag "$name exit $rc:" "$(tail -5 "$T/log/$name.err")"
-	ok $((rc != 0 || plan == 0 || ran != plan)) "$name: exit 0, $ran of $plan tests ran"
+	tap_relay "$name" "$rc" "$out"
 	printf '%s' "$out" | grep -q 'REBOUND_TEST_DATABASE is not set'
 	ok $((!$?)) "$name: ran its database half"
 }

@@ -14,24 +14,12 @@ q "CREATE EXTENSION pgtap" >/dev/null 2>"$T/log/pgtap.log" ||
 
 # run_sql_file FILE - run one pgTAP file and report its assertions
 run_sql_file() {
-	local f=$1 name out rc plan=0 ran=0 line
+	local f=$1 name out rc
 	name=$(basename "$f")
 	out=$(cd "$(dirname "$f")" && psql -XAtq -v ON_ERROR_STOP=1 -f "$name" 2>&1)
 	rc=$?
-	while IFS= read -r line; do
-		case "$line" in
-		1..*) plan=${line#1..} ;;
-		"ok "*)
-			ran=$((ran + 1))
-			ok 0 "$name: $(printf '%s' "$line" | sed -E 's/^ok [0-9]+( - )?//')" ;;
-		"not ok "*)
-			ran=$((ran + 1))
-			ok 1 "$name: $(printf '%s' "$line" | sed -E 's/^not ok [0-9]+( - )?//')" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done <<<"$out"
 	[ $rc -eq 0 ] || diag "psql exit $rc:" "$(printf '%s\n' "$out" | grep -E 'ERROR|psql:' | head -5)"
-	ok $((rc != 0 || plan == 0 || ran != plan)) "$name: ran to the end, $ran of $plan planned tests"
+	tap_relay "$name" "$rc" "$out"
 }
 
 files=("$REPO"/tests/sql/*.sql)

@@ -51,6 +51,25 @@ need_tool() {	# need_tool NAME...: a missing tool fails the test, loudly
 	done
 }
 
+tap_relay() {	# tap_relay NAME RC OUTPUT: another TAP producer's results as ours
+	# Each of its assertions becomes one of ours, prefixed with NAME, and
+	# one more checks that it exited 0 (RC) having run all it planned.
+	local name=$1 rc=$2 out=$3 line plan=0 ran=0
+	while IFS= read -r line; do
+		case "$line" in
+		1..*) plan=${line#1..} ;;
+		"ok "*)
+			ran=$((ran + 1))
+			ok 0 "$name: $(printf '%s' "$line" | sed -E 's/^ok [0-9]+( - )?//')" ;;
+		"not ok "*)
+			ran=$((ran + 1))
+			ok 1 "$name: $(printf '%s' "$line" | sed -E 's/^not ok [0-9]+( - )?//')" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <<<"$out"
+	ok $((rc != 0 || plan == 0 || ran != plan)) "$name: ran to the end, $ran of $plan planned tests"
+}
+
 done_testing() {
 	echo "1..$TAP_N"
 	[ "$TAP_FAILED" -eq 0 ]
