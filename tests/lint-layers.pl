@@ -142,98 +142,113 @@ sub cycle {
 	return $found ? @$found : ();
 }
 
-sub check_tree {
-	my ($root) = @_;
-	my @errors;
-	my @files = files($root, \@errors);
-	my (%have, %text, %incs, %fold, %hdr, %calls);
+# program_header - whether header h is the program header of d's folder
+sub program_header {
+	my ($h, $d) = @_;
+	my $dir = folder_of($h);
+	return $is_program{$dir} && $h eq "$dir/$dir.h" && folder_of($d) eq $dir;
+}
 
-	$have{$_} = 1 for @files;
-	for my $f (@files) {
-		$text{$f} = slurp("$root/$f");
-		my $n = 0;
-		for my $line (split /\n/, $text{$f}) {
+# check_includes T - resolve each include and check it against the layers;
+# fills T's folder and header graphs
+sub check_includes {
+	my ($t) = @_;
+	for my $f (@{ $t->{files} }) {
+		my ($from, $n) = (folder_of($f), 0);
+		for my $line (split /\n/, $t->{text}{$f}) {
 			$n++;
 			next unless $line =~ /^\s*#\s*include\s+"([^"]+)"/;
-			push @{ $incs{$f} }, [ $1, $n ];
-		}
-	}
-	# Resolve the includes and check each against the layers.
-	for my $f (@files) {
-		my $from = folder_of($f);
-		for my $i (@{ $incs{$f} || [] }) {
-			my ($inc, $n) = @$i;
-			my $target;
+			my ($inc, $target) = ($1);
 			if ($inc =~ m{^([a-z]+)/([A-Za-z0-9_]+\.h)$} && exists $rank{$1}) {
 				$target = "common/$1/$2";
-				push @errors, "$f:$n: includes \"$inc\" of a higher layer"
+				push @{ $t->{errors} }, "$f:$n: includes \"$inc\" of a higher layer"
 				    if exists $rank{$from} && $rank{$1} > $rank{$from};
-			} elsif ($inc =~ m{^[A-Za-z0-9_]+\.h$}) {
-				if (exists $rank{$from}) {
-					push @errors, "$f:$n: \"$inc\" must name its folder (\"$from/$inc\")";
-					next;
-				}
+			} elsif ($inc =~ m{^[A-Za-z0-9_]+\.h$} && !exists $rank{$from}) {
 				$target = "$from/$inc";
+			} elsif ($inc =~ m{^[A-Za-z0-9_]+\.h$}) {
+				push @{ $t->{errors} }, "$f:$n: \"$inc\" must name its folder (\"$from/$inc\")";
+				next;
 			} else {
-				push @errors, "$f:$n: \"$inc\" is outside the plan (another program's header?)";
+				push @{ $t->{errors} }, "$f:$n: \"$inc\" is outside the plan (another program's header?)";
 				next;
 			}
-			unless ($have{$target}) {
-				push @errors, "$f:$n: \"$inc\" does not exist ($target)";
+			unless ($t->{have}{$target}) {
+				push @{ $t->{errors} }, "$f:$n: \"$inc\" does not exist ($target)";
 				next;
 			}
-			push @{ $have{"inc:$f"} }, $target;
-			$fold{$from}{ folder_of($target) } = 1;
-			$hdr{$f}{$target} = 1;
+			push @{ $t->{have}{"inc:$f"} }, $target;
+			$t->{folders}{$from}{ folder_of($target) } = 1;
+			$t->{headers}{$f}{$target} = 1;
 		}
 	}
-	# Who defines and who declares each function.
-	my (%def, %decl);
-	for my $f (@files) {
-		my $s = strip($text{$f});
-		if ($f =~ /\.c$/) {
-			my $prev = '';
-			for my $line (split /\n/, $s) {
-				$def{$1} = $f if $line =~ /^([a-z][a-z0-9_]*)\(/ && $prev !~ /^static\b/
-				    && $1 ne 'main';
-				$prev = $line;
-			}
-		} else {
+}
+
+# check_modules T - one header per module; fills T's definitions
+sub check_modules {
+	my ($t) = @_;
+	my ($def, $have, %decl) = ($t->{def}, $t->{have});
+	for my $f (@{ $t->{files} }) {
+		my $s = strip($t->{text}{$f});
+		if ($f =~ /\.h$/) {
 			push @{ $decl{$_} }, $f for header_decls($s);
+			next;
+		}
+		my $prev = '';
+		for my $line (split /\n/, $s) {
+			$def->{$1} = $f if $line =~ /^([a-z][a-z0-9_]*)\(/ && $prev !~ /^static\b/
+			    && $1 ne 'main';
+			$prev = $line;
 		}
 	}
 	for my $fn (sort keys %decl) {
-		my $d = $def{$fn};
+		my $d = $def->{$fn};
 		next unless defined $d;
 		for my $h (@{ $decl{$fn} }) {
-			my $dir = folder_of($h);
-			next if $is_program{$dir} && $h eq "$dir/$dir.h" && folder_of($d) eq $dir;
-			push @errors, "$h: declares $fn() of $d, a header of another module"
-			    if module_of($h, \%have) ne module_of($d, \%have);
+			push @{ $t->{errors} }, "$h: declares $fn() of $d, a header of another module"
+			    unless program_header($h, $d) || module_of($h, $have) eq module_of($d, $have);
 		}
 	}
-	for my $fn (sort keys %def) {
-		my $d = $def{$fn};
-		next if $fn =~ /^[A-Z]/;
-		push @errors, "$d: $fn() is declared in no header of its module"
-		    unless grep { module_of($_, \%have) eq module_of($d, \%have) ||
-				  ($is_program{folder_of($_)} && $_ eq folder_of($_) . '/' . folder_of($_) . '.h'
-				   && folder_of($d) eq folder_of($_)) } @{ $decl{$fn} || [] };
+	for my $fn (sort keys %$def) {
+		my $d = $def->{$fn};
+		push @{ $t->{errors} }, "$d: $fn() is declared in no header of its module"
+		    unless grep { program_header($_, $d) || module_of($_, $have) eq module_of($d, $have) }
+			@{ $decl{$fn} || [] };
 	}
-	# Calls between .c files: a uses a function that b defines.
-	for my $f (grep { /\.c$/ } @files) {
-		my $s = strip($text{$f});
+}
+
+# check_cycles T - no cycle among folders, headers, or files through calls
+sub check_cycles {
+	my ($t) = @_;
+	my %calls;
+	for my $f (grep { /\.c$/ } @{ $t->{files} }) {
+		my $s = strip($t->{text}{$f});
 		while ($s =~ /\b([a-z][a-z0-9_]*)\s*\(/g) {
-			my $d = $def{$1};
+			my $d = $t->{def}{$1};
 			$calls{$f}{$d} = 1 if defined $d && $d ne $f;
 		}
 	}
-	for ([ 'folders', \%fold ], [ 'headers', \%hdr ], [ 'files (calls)', \%calls ]) {
+	for ([ 'folders', $t->{folders} ], [ 'headers', $t->{headers} ],
+	     [ 'files (calls)', \%calls ]) {
 		my ($what, $g) = @$_;
 		my @c = cycle($g);
-		push @errors, "a cycle among $what: " . join(' -> ', @c) if @c;
+		push @{ $t->{errors} }, "a cycle among $what: " . join(' -> ', @c) if @c;
 	}
-	return @errors;
+}
+
+# check_tree ROOT - every violation of the plan in the tree at ROOT
+sub check_tree {
+	my ($root) = @_;
+	my $t = { errors => [], have => {}, text => {}, def => {}, folders => {}, headers => {} };
+
+	$t->{files} = [ files($root, $t->{errors}) ];
+	for my $f (@{ $t->{files} }) {
+		$t->{have}{$f} = 1;
+		$t->{text}{$f} = slurp("$root/$f");
+	}
+	check_includes($t);
+	check_modules($t);
+	check_cycles($t);
+	return @{ $t->{errors} };
 }
 
 # --- self-test: a small tree, then one break at a time ---------------------
