@@ -2,7 +2,8 @@
 #
 #   make                    build the programs
 #   make SANITIZE=address,undefined   instrumented build
-#   make check              install dependencies, build, run every test tier
+#   make check              install dependencies, build, run every test tier that
+#                           needs nothing beside the repository
 #   make check-corpus       the tiers that need the labelled corpus (CORPUS=)
 #   make accuracy           score --classify on the labelled corpus (CORPUS=)
 #   make bench              batch and per-message speed against Sisimai
