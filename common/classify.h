@@ -26,4 +26,12 @@ struct classify_opts {
 
 void classify_report(struct report *r, const struct classify_opts *opts);
 
+/*
+ * classify_explain - for recipient i of a report classify_report() has
+ * classified, tell fn every rule tried, in order, and what decided: a
+ * rule, or a built-in fallback (a step with an empty file name).
+ */
+void classify_explain(const struct report *r, size_t i, const struct classify_opts *opts,
+		      rules_explain_fn *fn, void *ctx);
+
 #endif

@@ -7,6 +7,9 @@
  * all, so that a typo cannot silently drop the rules after it.  Regex
  * syntax is checked by rules_check(), which compiles everything; normal
  * loading leaves compilation to the first message that needs a rule.
+ * The @ lines (@set, @phrases, @provider) are read in rules_directive.c,
+ * which also resolves, once every directory is loaded, what a rule may
+ * borrow from a later one: like=, a @set in a condition, a provider name.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -29,6 +32,7 @@ rules_create(void)
 	struct rules *rs = xcalloc(1, sizeof(*rs));
 
 	rs->lits = litset_create();
+	rs->providers = provider_table_create();
 	rs->mctx = pcre2_match_context_create(NULL);
 	rs->md = pcre2_match_data_create(1, NULL);
 	if (rs->mctx == NULL || rs->md == NULL)
@@ -50,12 +54,22 @@ rule_list_release(struct rule_list *l)
 }
 
 /* rule_release - free what one rule owns */
-static void
+void
 rule_release(struct rule *r)
 {
 	free(r->id);
 	free(r->pattern);
 	free(r->lits);
+	free(r->like);
+	free(r->like_origin);
+	for (size_t i = 0; i < r->nphrases; i++)
+		pcre2_code_free(r->phrases[i].code);
+	free(r->phrases);
+	for (size_t i = 0; i < r->npending; i++) {
+		free(r->pending[i].name);
+		free(r->pending[i].value);
+	}
+	free(r->pending);
 	rule_list_release(&r->status);
 	rule_list_release(&r->rcode);
 	rule_list_release(&r->provider);
@@ -80,6 +94,12 @@ rules_free(struct rules **rp)
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);
 	free(rs->files);
+	for (size_t i = 0; i < rs->nsets; i++) {
+		free(rs->sets[i].name);
+		free(rs->sets[i].value);
+	}
+	free(rs->sets);
+	provider_table_free(&rs->providers);
 	litset_free(&rs->lits);
 	pcre2_match_context_free(rs->mctx);
 	pcre2_match_data_free(rs->md);
@@ -90,10 +110,7 @@ rules_free(struct rules **rp)
 }
 
 /* rules_errorf - an allocated "file:line: message" */
-static char *
-rules_errorf(const char *file, int line, const char *fmt, ...) MSG_PRINTF(3, 4);
-
-static char *
+char *
 rules_errorf(const char *file, int line, const char *fmt, ...)
 {
 	char text[512];
@@ -107,7 +124,7 @@ rules_errorf(const char *file, int line, const char *fmt, ...)
 }
 
 /* rules_valid_id - whether s is a well-formed rule id */
-static bool
+bool
 rules_valid_id(const char *s)
 {
 	size_t n = strlen(s);
@@ -172,11 +189,15 @@ allow_word(const char *v)
 	return *v != '\0';
 }
 
-/* allow_provider - a provider name of provider.c, or none */
+/*
+ * allow_provider - a provider name, or none; that the name is defined by
+ * a @provider line is checked by rules_finish(), since a site rule may
+ * name a provider that the built-in files define
+ */
 static bool
 allow_provider(const char *v)
 {
-	return strcmp(v, "none") == 0 || provider_valid(v);
+	return strcmp(v, "none") == 0 || allow_word(v);
 }
 
 /* allow_reason - a taxonomy reason name, or none */
@@ -210,10 +231,23 @@ rules_cmd(struct rule *r, const char *value)
 	return r->cmd_mask != 0 ? NULL : "empty list";
 }
 
-/* rules_option - apply one NAME=VALUE condition; an error text or NULL */
+/* rules_defer - keep a condition that names a @set for rules_finish() */
 static const char *
-rules_option(struct rule *r, const char *name, const char *value)
+rules_defer(struct rule *r, const char *name, const char *value)
 {
+	r->pending = xrealloc(r->pending, (r->npending + 1) * sizeof(*r->pending));
+	r->pending[r->npending].name = xstrdup(name);
+	r->pending[r->npending++].value = xstrdup(value);
+	return NULL;
+}
+
+/* rules_option - apply one NAME=VALUE condition; an error text or NULL */
+const char *
+rules_option(struct rules *rs, struct rule *r, const char *name, const char *value)
+{
+	(void)rs;
+	if (strchr(value, '@') != NULL && strcmp(name, "hard") != 0 && strcmp(name, "field") != 0)
+		return rules_defer(r, name, value);
 	if (strcmp(name, "status") == 0)
 		return rules_list(&r->status, value, allow_status);
 	if (strcmp(name, "code") == 0)
@@ -270,34 +304,56 @@ rules_add_lit(void *ctx, const char *s, size_t n)
 	r->lits[r->nlits++] = id;
 }
 
+/* rules_flags - PCRE2 options of regex flags */
+bool
+rules_flags(const char *flags, uint32_t *options_r)
+{
+	for (const char *f = flags; *f != '\0'; f++) {
+		switch (*f) {
+		case 'i': *options_r |= PCRE2_CASELESS; break;
+		case 'm': *options_r |= PCRE2_MULTILINE; break;
+		case 's': *options_r |= PCRE2_DOTALL; break;
+		case 'x': *options_r |= PCRE2_EXTENDED; break;
+		case 'u': *options_r |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF; break;
+		default: return false;
+		}
+	}
+	return true;
+}
+
+/* rules_set_regex - give r a pattern and its literal pre-check */
+void
+rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n, uint32_t options)
+{
+	void *pair[2] = { rs, r };
+
+	r->pattern = xstrndup(p, n);
+	r->options = options;
+	free(r->lits);
+	r->lits = NULL;
+	r->nlits = 0;
+	/* Extended patterns may hide literals behind white space and comments. */
+	if (r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
+		(void)litset_required_all(r->pattern, strlen(r->pattern),
+					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
+}
+
 /* rules_regex - parse "/regex/flags" at p into r; an error text or NULL */
 static const char *
 rules_regex(struct rules *rs, struct rule *r, const char *p)
 {
 	const char *end = strrchr(p, '/');
-	void *pair[2] = { rs, r };
+	uint32_t options = 0;
 
 	if (end == NULL || end == p)
 		return "regex without a closing '/'";
-	for (const char *f = end + 1; *f != '\0'; f++) {
-		switch (*f) {
-		case 'i': r->options |= PCRE2_CASELESS; break;
-		case 'm': r->options |= PCRE2_MULTILINE; break;
-		case 's': r->options |= PCRE2_DOTALL; break;
-		case 'x': r->options |= PCRE2_EXTENDED; break;
-		case 'u': r->options |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF; break;
-		default: return "unknown regex flag (want i, m, s, x or u)";
-		}
-	}
+	if (!rules_flags(end + 1, &options))
+		return "unknown regex flag (want i, m, s, x or u)";
 	if (end == p + 1)
 		return "empty regex";
-	if (r->pattern != NULL)
+	if (r->pattern != NULL || r->like != NULL)
 		return "a rule has one regex";
-	r->pattern = xstrndup(p + 1, (size_t)(end - p - 1));
-	/* Extended patterns may hide literals behind white space and comments. */
-	if (r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
-		(void)litset_required_all(r->pattern, strlen(r->pattern),
-					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
+	rules_set_regex(rs, r, p + 1, (size_t)(end - p - 1), options);
 	return NULL;
 }
 
@@ -319,32 +375,12 @@ rules_word(const char **p, char *w, size_t size)
 }
 
 /* rules_find - an active rule with this id, or NULL */
-static struct rule *
+struct rule *
 rules_find(struct rules *rs, const char *id)
 {
 	for (size_t i = 0; i < rs->n; i++)
 		if (strcmp(rs->v[i].id, id) == 0)
 			return &rs->v[i];
-	return NULL;
-}
-
-/* rules_like - take the regex of an earlier rule */
-static const char *
-rules_like(struct rules *rs, struct rule *r, const char *id)
-{
-	const struct rule *other = rules_find(rs, id);
-
-	if (other == NULL || other->pattern == NULL)
-		return "like= names no earlier rule with a regex";
-	if (r->pattern != NULL)
-		return "a rule has one regex";
-	r->pattern = xstrdup(other->pattern);
-	r->options = other->options;
-	if (other->nlits > 0) {
-		r->lits = xmalloc(other->nlits * sizeof(*r->lits));
-		memcpy(r->lits, other->lits, other->nlits * sizeof(*r->lits));
-		r->nlits = other->nlits;
-	}
 	return NULL;
 }
 
@@ -376,15 +412,20 @@ rules_conditions(struct rules *rs, struct rule *r, const char *p)
 		if (!rules_word(&p, word, sizeof(word)) || (eq = strchr(word, '=')) == NULL)
 			return "want NAME=VALUE or /regex/";
 		word[eq - word] = '\0';
-		if (strcmp(word, "like") == 0)
-			err = rules_like(rs, r, eq + 1);
-		else
-			err = rules_option(r, word, eq + 1);
-		if (err != NULL)
+		if (strcmp(word, "like") == 0) {
+			/* Resolved by rules_finish(): the pattern may come later. */
+			if (r->pattern != NULL || r->like != NULL)
+				return "a rule has one regex";
+			if (!rules_valid_id(eq + 1))
+				return "like= wants a rule or pattern id";
+			r->like = xstrdup(eq + 1);
+		} else if ((err = rules_option(rs, r, word, eq + 1)) != NULL) {
 			return err;
+		}
 	}
-	if (r->status.n + r->rcode.n + r->provider.n + r->reporter.n + r->type.n + r->action.n + r->sreason.n == 0 &&
-	    r->cmd_mask == 0 && r->pattern == NULL && !r->pattern_only)
+	if (r->status.n + r->rcode.n + r->provider.n + r->reporter.n + r->type.n + r->action.n +
+			r->sreason.n + r->npending == 0 &&
+	    r->cmd_mask == 0 && r->pattern == NULL && r->like == NULL && !r->pattern_only)
 		return "rule has neither a regex nor a condition";
 	return NULL;
 }
@@ -396,9 +437,10 @@ rules_line(struct rules *rs, const char *line, const char *file, int lineno, cha
 	char id[LIMIT_RULE_LINE], reason[LIMIT_RULE_LINE];
 	struct rule r = { .hard = -1, .file = file, .line = lineno, .dir = rs->ndirs };
 	const char *p = line, *err;
-	struct rule *old;
 	int reason_id;
 
+	if (line[0] == '@')
+		return rules_directive(rs, line, file, lineno, error_r);
 	if (!rules_word(&p, id, sizeof(id)) || !rules_valid_id(id)) {
 		*error_r = rules_errorf(file, lineno, "bad rule id \"%.64s\"", id);
 		return -1;
@@ -416,30 +458,100 @@ rules_line(struct rules *rs, const char *line, const char *file, int lineno, cha
 		rule_release(&r);
 		return -1;
 	}
-	if (r.pattern_only && r.pattern == NULL) {
+	if (r.pattern_only && r.pattern == NULL && r.like == NULL) {
 		*error_r = rules_errorf(file, lineno, "pattern %s has no regex", id);
 		rule_release(&r);
 		return -1;
 	}
-	if ((old = rules_find(rs, id)) != NULL) {
-		rule_release(&r);
+	return rules_append(rs, &r, error_r);
+}
+
+/* rules_append - add a parsed rule unless an earlier directory has its id */
+int
+rules_append(struct rules *rs, struct rule *r, char **error_r)
+{
+	struct rule *old;
+
+	if ((old = rules_find(rs, r->id)) != NULL) {
 		if (old->dir == rs->ndirs) {
-			*error_r = rules_errorf(file, lineno, "duplicate rule id \"%s\" (first at %s:%d)",
-						id, old->file, old->line);
+			*error_r = rules_errorf(r->file, r->line,
+						"duplicate rule id \"%s\" (first at %s:%d)", r->id,
+						old->file, old->line);
+			rule_release(r);
 			return -1;
 		}
+		rule_release(r);
 		return 0;	/* an earlier directory replaces this rule */
 	}
 	if (rs->n >= LIMIT_RULES) {
-		*error_r = rules_errorf(file, lineno, "more than %d rules", LIMIT_RULES);
-		rule_release(&r);
+		*error_r = rules_errorf(r->file, r->line, "more than %d rules", LIMIT_RULES);
+		rule_release(r);
 		return -1;
 	}
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? rs->cap * 2 : 128;
 		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
 	}
-	rs->v[rs->n++] = r;
+	rs->v[rs->n++] = *r;
+	rs->finished = false;
+	return 0;
+}
+
+/*
+ * One logical entry of a rule file: its first line and the continuation
+ * lines after it, joined by '\n', with the number of each line.
+ */
+struct rules_entry {
+	struct buf *text;
+	int lines[LIMIT_RULE_PHRASES + 1];
+	size_t nlines;
+	bool phrases;		/* a @phrases block: each line is a phrase */
+};
+
+/* rules_entry_end - parse the entry collected so far, and empty it */
+static int
+rules_entry_end(struct rules *rs, struct rules_entry *e, const char *file, char **error_r)
+{
+	int ret = 0;
+
+	if (e->nlines == 0)
+		return 0;
+	if (e->phrases) {
+		ret = rules_phrases(rs, buf_str(e->text), e->lines, e->nlines, file, error_r);
+	} else {
+		char *line = xstrdup(buf_str(e->text));
+
+		/* The line break and the white space around it become one space. */
+		for (char *c = line; *c != '\0'; c++)
+			if (*c == '\n')
+				*c = ' ';
+		ret = rules_line(rs, line, file, e->lines[0], error_r);
+		free(line);
+	}
+	buf_reset(e->text);
+	e->nlines = 0;
+	return ret;
+}
+
+/* rules_entry_add - add one physical line to the entry; -1 and *error_r */
+static int
+rules_entry_add(struct rules_entry *e, const char *s, size_t n, const char *file, int lineno,
+		char **error_r)
+{
+	size_t limit = e->phrases ? LIMIT_RULE_PATTERN : LIMIT_RULE_LINE;
+
+	if (e->nlines > LIMIT_RULE_PHRASES) {
+		*error_r = e->phrases ? rules_errorf(file, lineno, "more than %d phrases",
+						     LIMIT_RULE_PHRASES)
+				      : rules_errorf(file, lineno, "rule too long");
+		return -1;
+	}
+	if ((e->nlines > 0 && buf_putc(e->text, '\n') < 0) || buf_append(e->text, s, n) < 0 ||
+	    buf_len(e->text) > limit) {
+		*error_r = rules_errorf(file, lineno, "rule too long");
+		return -1;
+	}
+	e->lines[e->nlines++] = lineno;
 	return 0;
 }
 
@@ -448,10 +560,11 @@ static int
 rules_parse_text(struct rules *rs, const char *text, size_t len, const char *name,
 		 char **error_r)
 {
-	struct buf *line = buf_create(LIMIT_RULE_LINE);
+	struct rules_entry *e = xcalloc(1, sizeof(*e));
 	const char *file;
-	int lineno = 0, start = 0, ret = 0;
+	int lineno = 0, ret = 0;
 
+	e->text = buf_create(LIMIT_RULE_PATTERN + LIMIT_RULE_LINE);
 	rs->files = xrealloc(rs->files, (rs->nfiles + 1) * sizeof(*rs->files));
 	file = rs->files[rs->nfiles++] = xstrdup(name);
 	*error_r = NULL;
@@ -474,29 +587,27 @@ rules_parse_text(struct rules *rs, const char *text, size_t len, const char *nam
 				s++, n--;
 			if (n == 0 || *s == '#')
 				continue;
-			if (buf_len(line) == 0) {
+			/* A phrase's source is a comment after it, not part of it. */
+			if (e->phrases && (n = rules_phrase_comment(s, n)) == 0)
+				continue;
+			if (e->nlines == 0) {
 				*error_r = rules_errorf(file, lineno, "continuation line without a rule");
 				ret = -1;
-			} else if (buf_putc(line, ' ') < 0 || buf_append(line, s, n) < 0) {
-				*error_r = rules_errorf(file, lineno, "rule too long");
-				ret = -1;
+			} else {
+				ret = rules_entry_add(e, s, n, file, lineno, error_r);
 			}
 			continue;
 		}
-		if (buf_len(line) > 0)
-			ret = rules_line(rs, buf_str(line), file, start, error_r);
-		buf_reset(line);
+		ret = rules_entry_end(rs, e, file, error_r);
 		if (ret < 0 || n == 0 || *s == '#')
 			continue;
-		start = lineno;
-		if (buf_append(line, s, n) < 0) {
-			*error_r = rules_errorf(file, lineno, "rule too long");
-			ret = -1;
-		}
+		e->phrases = n >= 8 && strncmp(s, "@phrases", 8) == 0 && (n == 8 || isspace((unsigned char)s[8]));
+		ret = rules_entry_add(e, s, n, file, lineno, error_r);
 	}
-	if (ret == 0 && buf_len(line) > 0)
-		ret = rules_line(rs, buf_str(line), file, start, error_r);
-	buf_free(&line);
+	if (ret == 0)
+		ret = rules_entry_end(rs, e, file, error_r);
+	buf_free(&e->text);
+	free(e);
 	return ret;
 }
 
@@ -592,11 +703,35 @@ rules_load_dir(struct rules *rs, const char *dir, char **error_r)
 	return ret;
 }
 
-/* rules_check - compile every regex */
+/* rules_check - finish, and compile every regex and phrase */
 int
 rules_check(struct rules *rs, char **error_r)
 {
-	*error_r = NULL;
+	if (rules_finish(rs, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rule *r = &rs->v[i];
+
+		/* Each phrase alone, so that an error names its line. */
+		for (size_t k = 0; k < r->nphrases; k++) {
+			const struct rule_phrase *ph = &r->phrases[k];
+			int err;
+			PCRE2_SIZE off;
+			pcre2_code *code = pcre2_compile((PCRE2_SPTR)r->pattern + ph->off, ph->len,
+							 r->options, &err, &off, NULL);
+
+			if (code == NULL) {
+				PCRE2_UCHAR text[256];
+
+				pcre2_get_error_message(err, text, sizeof(text));
+				*error_r = rules_errorf(r->file, ph->line,
+							"@phrases %s: regex error at offset %zu: %s",
+							r->id, (size_t)off, (const char *)text);
+				return -1;
+			}
+			pcre2_code_free(code);
+		}
+	}
 	for (size_t i = 0; i < rs->n; i++)
 		if (rs->v[i].pattern != NULL && rs->v[i].code == NULL &&
 		    !rules_compile(rs, &rs->v[i], error_r))
