@@ -4,6 +4,7 @@
 #   make SANITIZE=address,undefined   instrumented build
 #   make check              install dependencies, build, run every test tier
 #   make accuracy           score --classify on the labelled corpus (CORPUS=)
+#   make knowledge          the classifier against the documented replies
 #   make bench              batch and per-message speed against Sisimai
 #   make soak               load and soak tests of rebound-pipe and rebound-milter
 #   make demo               run the main job on an embedded default
@@ -145,7 +146,10 @@ pipe/rebound-pipe: pipe/main.o pipe/pq_lazy.o $(LIBCOMMON)
 
 $(UNIT_BIN): tests/unit/%: tests/unit/%.o tests/unit/tap.o $(LIBCOMMON)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< tests/unit/tap.o $(LIBCOMMON) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBCOMMON) $(LIBS)
+
+# test-knowledge reads its tables through a module of its own.
+tests/unit/test-knowledge: tests/unit/knowledge.o
 
 # --- fuzz targets (tests/fuzz/) ------------------------------------------
 # Each fuzz-<t>.c defines LLVMFuzzerTestOneInput.  In the normal build it is
@@ -291,11 +295,19 @@ $(ACC_CONF): FORCE
 	@printf '%s\n' 'builtin_rules_directory = $(CURDIR)/rules' 'rules_directory =' \
 	    'local_mta_names = accuracy.invalid' > $@.tmp && mv $@.tmp $@
 
-accuracy: pipe/rebound-pipe $(ACC_CONF)
+# Beside the corpus figures, the table of documented replies
+# (tests/knowledge, issue 14) against its own floors.
+accuracy: pipe/rebound-pipe $(ACC_CONF) tests/unit/test-knowledge
 	pipe/rebound-pipe -c $(ACC_CONF) --classify $(CORPUS)/emails > build/accuracy.jsonl
 	/usr/bin/python3 $(SCORE) build/accuracy.jsonl $(CORPUS)/labels.jsonl \
 	    --json build/accuracy.json --name rebound-pipe
 	tests/accuracy.sh build/accuracy.json build/accuracy.jsonl tests/accuracy-floors
+	tests/unit/test-knowledge --summary
+
+# Every entry of tests/knowledge/*.tbl: figures per file and each
+# disagreement with its file and line (tests/knowledge/README).
+knowledge: tests/unit/test-knowledge
+	tests/unit/test-knowledge
 
 bench: pipe/rebound-pipe $(ACC_CONF)
 	/usr/bin/python3 tests/bench.py pipe/rebound-pipe $(ACC_CONF) $(CORPUS)/emails
@@ -306,7 +318,7 @@ bench: pipe/rebound-pipe $(ACC_CONF)
 bench-milter: deps test-binaries
 	tests/bench-milter.sh
 
-.PHONY: accuracy bench bench-milter soak
+.PHONY: accuracy bench bench-milter knowledge soak
 
 # Load and soak tests, not part of make check; each prints its figures.
 #   tests/soak-pipe.sh     SOAK_N bounces through Postfix, rebound-pipe and
