@@ -38,7 +38,7 @@ static const struct {
 	  "full.status" },
 	/* A DSN sent as text/plain inside multipart/mixed. */
 	{ "dsn-wrong-type.eml", 1, 0, "bob@example.net", "bounced", "blocked", "5.7.1", 554,
-	  "blocked.text" },
+	  "blocklist.text" },
 	/* A report forwarded inside message/rfc822. */
 	{ "dsn-in-rfc822.eml", 1, 0, "carol@example.net", "rejected", "hostunknown", "5.1.2", 0,
 	  NULL },
@@ -59,7 +59,7 @@ static const struct {
 	  NULL },
 	/* Exchange 2003's own wording of an unknown user. */
 	{ "exchange2003.eml", 1, 0, "karl@example.net", "bounced", "userunknown", "", 0,
-	  "mta.user.exchange" },
+	  "user.text" },
 	/* OpenSMTPD: "addr: reply" lines. */
 	{ "opensmtpd-multi.eml", 2, 1, "mia@example.net", "bounced", "userunknown", "5.1.1", 550,
 	  NULL },
