@@ -189,7 +189,8 @@ parse_entry(struct kn_table *st, char *line, struct kn_entry *e)
 	if (i == KN_DECISION_COUNT)
 		return "unknown decision (hard, soft, delay, ignore)";
 	e->decision = (enum kn_decision)i;
-	if (f[5][0] == ' ' || f[5][strlen(f[5]) - 1] == ' ')
+	/* A notice may be indented as its template is; a reply is not. */
+	if ((e->form != KN_NOTICE && f[5][0] == ' ') || f[5][strlen(f[5]) - 1] == ' ')
 		return "stray spaces around the text";
 	if ((error = unescape(st->text, f[5])) != NULL)
 		return error;
