@@ -3,7 +3,8 @@
 #   make                    build the programs
 #   make SANITIZE=address,undefined   instrumented build
 #   make check              install dependencies, build, run every test tier
-#   make accuracy           score --classify on the labelled corpus (CORPUS=)
+#   make accuracy           score --classify on the labelled corpus (CORPUS=), the
+#                           knowledge table, and which rules decide in one family only
 #   make knowledge          the classifier against the documented replies
 #   make bench              batch and per-message speed against Sisimai
 #   make soak               load and soak tests of rebound-pipe and rebound-milter
@@ -303,6 +304,9 @@ accuracy: pipe/rebound-pipe $(ACC_CONF) tests/unit/test-knowledge
 	    --json build/accuracy.json --name rebound-pipe
 	tests/accuracy.sh build/accuracy.json build/accuracy.jsonl tests/accuracy-floors
 	tests/unit/test-knowledge --summary
+	pipe/rebound-pipe -c $(ACC_CONF) --classify --explain $(CORPUS)/emails > build/accuracy-explain.txt
+	/usr/bin/python3 tests/generalisation.py build/accuracy-explain.txt rules \
+	    --full build/generalisation.txt
 
 # Every entry of tests/knowledge/*.tbl: figures per file and each
 # disagreement with its file and line (tests/knowledge/README).
