@@ -231,6 +231,23 @@ ndr_phrase_before(const char *s, size_t a)
 	       (e - w == 3 && strncasecmp(s + w, "for", 3) == 0);
 }
 
+/*
+ * ndr_after_from - whether the address at s[a] follows "from" or
+ * "sender" ("mail from <x>", "sender: x"): the sender, not a recipient
+ */
+static bool
+ndr_after_from(const char *s, size_t a)
+{
+	size_t e = a, w;
+
+	while (e > 0 && strchr(" \t<\"(:=", s[e - 1]) != NULL)
+		e--;
+	for (w = e; w > 0 && isalpha((unsigned char)s[w - 1]); w--)
+		;
+	return (e - w == 4 && strncasecmp(s + w, "from", 4) == 0) ||
+	       (e - w == 6 && strncasecmp(s + w, "sender", 6) == 0);
+}
+
 /* ndr_add_lead - remember an address position */
 static void
 ndr_add_lead(struct ndr *x, size_t line, const char *s, size_t a, size_t alen, size_t rest,
@@ -377,8 +394,12 @@ ndr_only_address(struct ndr *x)
 		size_t n = x->lines[i].n, pos = 0;
 
 		while (ndr_addr_span(s, n, &pos, &a, &alen)) {
-			char *addr = ndr_addr_copy(s + a, alen);
+			char *addr;
 
+			/* "not accepting mail from <sender>": the sender, named so. */
+			if (ndr_after_from(s, a))
+				continue;
+			addr = ndr_addr_copy(s + a, alen);
 			if (ndr_role(addr) || ndr_sender(x->r, addr) ||
 			    (found != NULL && strcmp(found, addr) == 0)) {
 				free(addr);
@@ -513,6 +534,9 @@ ndr_parse(struct report *r, struct buf *scratch)
 	if (ndr_embedded_dsn(r, text, cut))
 		goto out;
 	if (report_json_parse(r, text, len) > 0)
+		goto out;
+	/* A whitelist request may say "not delivered"; it is no bounce. */
+	if (report_challenge(r, text, lead_cut))
 		goto out;
 	if (!ndr_is_bounce(r, text, lead_cut)) {
 		(void)report_detect(r);

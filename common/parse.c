@@ -149,6 +149,8 @@ parse_flags(struct report *r, const char *name, const char *v)
 	} else if (strcasecmp(name, "Content-Type") == 0 &&
 		   strncasecmp(v, "multipart/report", 16) == 0) {
 		r->hdr_flags |= HDR_REPORT;
+		if (strcasestr(v, "disposition-notification") != NULL)
+			r->hdr_flags |= HDR_MDN;
 	}
 }
 

@@ -130,6 +130,7 @@ bool
 status_pick(const char *text, size_t len, char out[STATUS_SIZE])
 {
 	char best[STATUS_SIZE] = "", weak[STATUS_SIZE] = "", found[STATUS_SIZE];
+	char success[STATUS_SIZE] = "";
 	size_t off = 0;
 
 	while (off < len && status_find(text + off, len - off, found)) {
@@ -138,6 +139,16 @@ status_pick(const char *text, size_t len, char out[STATUS_SIZE])
 		if (at == NULL)
 			break;
 		off = (size_t)(at - text) + strlen(found);
+		/*
+		 * A transcript quotes the 2.x.x replies that went before the
+		 * failure ("250 2.1.5 Ok", then "451 4.3.0 ... error"): a
+		 * success code stands only when no failure code is there.
+		 */
+		if (found[0] == '2') {
+			if (success[0] == '\0')
+				memcpy(success, found, sizeof(success));
+			continue;
+		}
 		/* x.0.0 and 4.4.7 are kept only for want of anything better. */
 		if (status_zero(found) || strcmp(found, "4.4.7") == 0) {
 			if (weak[0] == '\0')
@@ -151,13 +162,18 @@ status_pick(const char *text, size_t len, char out[STATUS_SIZE])
 	}
 	if (best[0] == '\0')
 		memcpy(best, weak, sizeof(best));
+	if (best[0] == '\0')
+		memcpy(best, success, sizeof(best));
 	memcpy(out, best, STATUS_SIZE);
 	return out[0] != '\0';
 }
 
-/* reply_code_before_status - the code of "550 5.1.1" or "550-5.1.1", or 0 */
+/*
+ * reply_code_before_status - the code of "550 5.1.1" or "550-5.1.1", or
+ * 0; with failure, only a 4xx or 5xx code
+ */
 static int
-reply_code_before_status(const char *text, size_t len)
+reply_code_before_status(const char *text, size_t len, bool failure)
 {
 	for (size_t i = 4; i + 5 <= len; i++) {
 		const char *p = text + i;
@@ -166,22 +182,22 @@ reply_code_before_status(const char *text, size_t len)
 		    !isdigit((unsigned char)p[2]) || p[0] != p[-4] ||
 		    !isdigit((unsigned char)p[-3]) || !isdigit((unsigned char)p[-2]))
 			continue;
-		if (i > 4 && (isalnum((unsigned char)p[-5]) || p[-5] == '.'))
+		if ((i > 4 && (isalnum((unsigned char)p[-5]) || p[-5] == '.')) ||
+		    (failure && p[0] == '2'))
 			continue;
 		return (p[-4] - '0') * 100 + (p[-3] - '0') * 10 + (p[-2] - '0');
 	}
 	return 0;
 }
 
-int
-reply_code_find(const char *text, size_t len)
+/*
+ * reply_code_scan - the first reply code of text[0..len) in running text,
+ * or 0; with failure, only a 4xx or 5xx code
+ */
+static int
+reply_code_scan(const char *text, size_t len, bool failure)
 {
 	const char *end = text + len;
-	int code;
-
-	/* "220-banner 421 4.2.1 ...": the code that goes with the status wins. */
-	if ((code = reply_code_before_status(text, len)) != 0)
-		return code;
 
 	for (const char *p = text; p + 3 <= end; p++) {
 		if (p > text && !(isspace((unsigned char)p[-1]) || strchr("(<[#:;\"'=", p[-1])))
@@ -196,10 +212,29 @@ reply_code_find(const char *text, size_t len)
 		/* A success code in running text is a number, unless a status follows. */
 		if (p[0] == '2' && p > text && !(p + 5 < end && p[4] == '2' && p[5] == '.'))
 			continue;
+		if (failure && p[0] == '2')
+			continue;
 		/* "550-5.1.1" continuation lines and "550 5.1.1" both qualify. */
 		return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
 	}
 	return 0;
+}
+
+int
+reply_code_find(const char *text, size_t len)
+{
+	int code;
+
+	/*
+	 * "220-banner 421 4.2.1 ...": the code that goes with the status wins.
+	 * A transcript's 250 replies came before the failure it reports: a
+	 * success code stands only when there is no failure code.
+	 */
+	if ((code = reply_code_before_status(text, len, true)) != 0 ||
+	    (code = reply_code_scan(text, len, true)) != 0 ||
+	    (code = reply_code_before_status(text, len, false)) != 0)
+		return code;
+	return reply_code_scan(text, len, false);
 }
 
 bool
