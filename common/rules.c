@@ -91,6 +91,7 @@ rules_free(struct rules **rp)
 	for (size_t i = 0; i < rs->n; i++)
 		rule_release(&rs->v[i]);
 	free(rs->v);
+	free(rs->ids);
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);
 	free(rs->files);
@@ -374,13 +375,54 @@ rules_word(const char **p, char *w, size_t size)
 	return true;
 }
 
+/* rules_hash - FNV-1a of an id */
+static uint32_t
+rules_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/*
+ * rules_index - enter rule i in the id index, an open-addressing table
+ * of rule numbers plus one, kept at most half full: every rule's id is
+ * looked up when it is read, so a linear search would cost the number of
+ * rules squared at each start of rebound-pipe.
+ */
+static void
+rules_index(struct rules *rs, size_t i)
+{
+	if ((rs->n + 1) * 2 > rs->idcap) {
+		size_t cap = rs->idcap ? rs->idcap * 2 : 512;
+
+		free(rs->ids);
+		rs->ids = xcalloc(cap, sizeof(*rs->ids));
+		rs->idcap = cap;
+		for (size_t k = 0; k < rs->n; k++)
+			if (k != i)
+				rules_index(rs, k);
+	}
+	for (size_t h = rules_hash(rs->v[i].id) & (rs->idcap - 1);; h = (h + 1) & (rs->idcap - 1)) {
+		if (rs->ids[h] == 0) {
+			rs->ids[h] = (uint32_t)i + 1;
+			return;
+		}
+	}
+}
+
 /* rules_find - an active rule with this id, or NULL */
 struct rule *
 rules_find(struct rules *rs, const char *id)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->v[i].id, id) == 0)
-			return &rs->v[i];
+	if (rs->idcap == 0)
+		return NULL;
+	for (size_t h = rules_hash(id) & (rs->idcap - 1); rs->ids[h] != 0;
+	     h = (h + 1) & (rs->idcap - 1))
+		if (strcmp(rs->v[rs->ids[h] - 1].id, id) == 0)
+			return &rs->v[rs->ids[h] - 1];
 	return NULL;
 }
 
@@ -492,7 +534,9 @@ rules_append(struct rules *rs, struct rule *r, char **error_r)
 		rs->cap = rs->cap ? rs->cap * 2 : 128;
 		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
 	}
-	rs->v[rs->n++] = *r;
+	rs->v[rs->n] = *r;
+	rules_index(rs, rs->n);
+	rs->n++;
 	rs->finished = false;
 	return 0;
 }

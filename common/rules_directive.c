@@ -147,10 +147,11 @@ rules_directive(struct rules *rs, const char *line, const char *file, int lineno
 size_t
 rules_phrase_comment(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\\') {
-			i++;
-		} else if (s[i] == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) {
+	/* A '#' after white space starts the comment; "\#" is the character. */
+	for (const char *p = s; (p = memchr(p, '#', n - (size_t)(p - s))) != NULL; p++) {
+		size_t i = (size_t)(p - s);
+
+		if (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t') {
 			n = i;
 			break;
 		}

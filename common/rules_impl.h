@@ -110,6 +110,8 @@ struct rule_set {
 struct rules {
 	struct rule *v;
 	size_t n, cap;
+	uint32_t *ids;		/* id index: rule number + 1, 0 = empty */
+	size_t idcap;		/* a power of two, at least twice n */
 	char **files;		/* names for error messages */
 	size_t nfiles;
 	int ndirs;
