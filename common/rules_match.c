@@ -10,6 +10,8 @@
  *
  * rules_explain() is the same loop with a witness: it tells its caller
  * how each rule fared, at no cost to rules_match(), which passes none.
+ * rules_check() compiles everything up front, each phrase of a list on
+ * its own so that an error names the phrase's line.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -151,6 +153,42 @@ rules_compile(struct rules *rs, struct rule *r, char **error_r)
 	}
 	rs->compiled++;
 	return true;
+}
+
+/* rules_check - finish, and compile every regex and phrase */
+int
+rules_check(struct rules *rs, char **error_r)
+{
+	if (rules_finish(rs, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rule *r = &rs->v[i];
+
+		/* Each phrase alone, so that an error names its line. */
+		for (size_t k = 0; k < r->nphrases; k++) {
+			const struct rule_phrase *ph = &r->phrases[k];
+			int err;
+			PCRE2_SIZE off;
+			pcre2_code *code = pcre2_compile((PCRE2_SPTR)r->pattern + ph->off, ph->len,
+							 r->options, &err, &off, NULL);
+
+			if (code == NULL) {
+				PCRE2_UCHAR text[256];
+
+				pcre2_get_error_message(err, text, sizeof(text));
+				*error_r = rules_errorf(r->file, ph->line,
+							"@phrases %s: regex error at offset %zu: %s",
+							r->id, (size_t)off, (const char *)text);
+				return -1;
+			}
+			pcre2_code_free(code);
+		}
+	}
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->v[i].pattern != NULL && rs->v[i].code == NULL &&
+		    !rules_compile(rs, &rs->v[i], error_r))
+			return -1;
+	return 0;
 }
 
 /* rules_note_error - keep the first run-time error */
