@@ -206,24 +206,27 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 {
 	struct rule r = { .hard = -1, .file = file, .line = linenos[0], .dir = rs->ndirs,
 			  .pattern_only = true };
-	const char *p = block + 8, *nl = strchr(block, '\n'), *err;
-	struct buf *pattern = buf_create(LIMIT_RULE_PATTERN);
-	char head[160], id[72], flags[16] = "";
+	const char *nl = strchr(block, '\n'), *err;
+	char head[160], id[72] = "", flags[16] = "", extra[2] = "";
+	size_t hn = (nl != NULL ? (size_t)(nl - block) : strlen(block)) - 8;
 	uint32_t options = 0;
-	size_t hn = nl != NULL ? (size_t)(nl - p) : strlen(p);
+	struct buf *pattern;
 
-	if (hn >= sizeof(head) ||
-	    (memcpy(head, p, hn), head[hn] = '\0', sscanf(head, " %71s %15s", id, flags) < 1) ||
-	    !rules_valid_id(id) || !rules_flags(flags, &options)) {
+	/* The head line: "@phrases ID [FLAGS]", nothing more. */
+	if (hn < sizeof(head)) {
+		memcpy(head, block + 8, hn);
+		head[hn] = '\0';
+		(void)sscanf(head, " %71s %15s %1s", id, flags, extra);
+	}
+	if (!rules_valid_id(id) || extra[0] != '\0' || !rules_flags(flags, &options)) {
 		*error_r = rules_errorf(file, linenos[0], "@phrases wants an id and regex flags");
-		buf_free(&pattern);
 		return -1;
 	}
 	if (nlines < 2) {
 		*error_r = rules_errorf(file, linenos[0], "@phrases %s has no phrase", id);
-		buf_free(&pattern);
 		return -1;
 	}
+	pattern = buf_create(LIMIT_RULE_PATTERN);
 	r.id = xstrdup(id);
 	r.phrases = xcalloc(nlines - 1, sizeof(*r.phrases));
 	for (size_t i = 1; i < nlines; i++) {

@@ -46,6 +46,8 @@ static const struct {
 	{ "@provider big exa$mple.com\n", "t.rules:1: @provider big: bad name or suffix" },
 	{ "@phrases p i\n", "t.rules:1: @phrases p has no phrase" },
 	{ "@phrases p q\n    x\n", "t.rules:1: @phrases wants an id and regex flags" },
+	{ "@phrases p i more\n    x\n", "t.rules:1: @phrases wants an id and regex flags" },
+	{ "@phrases\n    x\n", "t.rules:1: @phrases wants an id and regex flags" },
 	{ "@phrases p i\n    one\n    two|three   # two wordings\n",
 	  "t.rules:3: one phrase per line" },
 	{ "@phrases p i\n    (one\n", "t.rules:2: phrase has an unbalanced '('" },
