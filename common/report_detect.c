@@ -42,9 +42,11 @@ static const char *const challenge_phrases[] = {
 
 /*
  * Phrases that only challenge-response and whitelist systems write (Boxbe's
- * "guest list", Spam Arrest, Bluebottle, "prove you are a human"): they
- * hold even in a notice that says the message "was not delivered", which
- * would otherwise read as a bounce.
+ * "guest list", Spam Arrest, Bluebottle, "prove you are a human"), and
+ * the hold notices of mailing lists (Mailman: "is being held until the
+ * list moderator can review it"): they hold even in a notice that says
+ * the message "was not delivered", which would otherwise read as a
+ * bounce.  A held or challenged message may still arrive.
  */
 static const char *const challenge_strong[] = {
 	"boxbe", "bluebottle", "spam arrest", "spamarrest", "guest list",
@@ -52,6 +54,8 @@ static const char *const challenge_strong[] = {
 	"to be added to my whitelist", "add yourself to my whitelist",
 	"confirm that you are a human", "prove that you are a human",
 	"verify that you are a human", "verify you are a human", "mailbox is protected by",
+	"held until the list moderator", "awaits moderator approval",
+	"awaiting moderator approval",
 };
 
 /* detect_prefix - whether lower-case s starts with (or, after "re: ", has) a phrase */

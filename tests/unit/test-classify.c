@@ -98,6 +98,9 @@ static const struct {
 	/* A whitelist request that says "not delivered" is no bounce. */
 	{ "issue14-whitelist.eml", 1, 0, "bob@example.net", "auto_reply", "vacation", "", 0,
 	  "builtin.challenge" },
+	/* A mailing list's hold notice is no failure: the post may still go out. */
+	{ "issue14-list-held.eml", 1, 0, "news-bounces@lists.example.net", "auto_reply", "vacation",
+	  "", 0, "builtin.challenge" },
 	/* A read receipt (RFC 8098) names nobody. */
 	{ "issue14-mdn.eml", 0, 0, NULL, NULL, NULL, NULL, 0, NULL },
 	/* The 250 replies of a transcript do not make the failure a success. */
