@@ -123,7 +123,7 @@ enum rule_outcome {
 
 struct rule_step {
 	const char *id;
-	const char *file;
+	const char *file;		/* "" for a built-in fallback (classify.h) */
 	int line;
 	enum reason reason;
 	enum rule_outcome outcome;
