@@ -30,7 +30,7 @@ static const struct cli_command cli_commands[] = {
 	  "write the whole list: one address per line, CSV or JSON lines" },
 	{ "events", NULL, cli_events, CLI_OPT_LIMIT | CLI_OPT_FOLLOW | CLI_OPT_COUNT, CLI_DB, "",
 	  "show the latest events, or follow new ones as they are recorded" },
-	{ "classify", NULL, cli_classify, 0, 0, "FILE|DIRECTORY ...",
+	{ "classify", NULL, cli_classify, CLI_OPT_EXPLAIN, 0, "FILE|DIRECTORY ...",
 	  "classify bounce files as rebound-pipe --classify does; no database" },
 	{ "return-path", "check", cli_return_path_check, 0, 0, "ADDRESS ...",
 	  "verify the signed token of bounce addresses; no database" },

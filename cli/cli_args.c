@@ -44,6 +44,7 @@ static const struct cli_opt cli_opts[] = {
 	O(CLI_OPT_FOLLOW, "follow", 'f', OPT_FLAG, follow, "-f"),
 	O(CLI_OPT_COUNT, "count", 0, OPT_UINT, count, "--count N"),
 	O(CLI_OPT_DIR, "dir", 0, OPT_STRING, dir, "--dir DIR"),
+	O(CLI_OPT_EXPLAIN, "explain", 0, OPT_FLAG, explain, "--explain"),
 };
 
 #undef O

@@ -28,6 +28,7 @@ enum cli_opt_bits {
 	CLI_OPT_FOLLOW = (1 << 10),	/* -f, --follow */
 	CLI_OPT_COUNT = (1 << 11),	/* --count N */
 	CLI_OPT_DIR = (1 << 12),	/* --dir DIR */
+	CLI_OPT_EXPLAIN = (1 << 13),	/* --explain */
 };
 
 #define CLI_OPT_GLOBAL (CLI_OPT_CONFIG | CLI_OPT_DATABASE | CLI_OPT_JSON | CLI_OPT_HELP)
@@ -47,6 +48,7 @@ struct cli_args {
 	bool follow;
 	unsigned count;
 	const char *dir;
+	bool explain;
 };
 
 /*

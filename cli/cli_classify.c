@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli_classify - "rebound classify": rebound-pipe's batch mode from the
- * tool, with the same classifier, rules and output (batch.c).
+ * tool, with the same classifier, rules and output (batch.c); --explain
+ * prints every rule tried for each recipient instead.
  */
 #include "classify/batch.h"
 #include "cli.h"
@@ -15,5 +16,6 @@ cli_classify(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli->cmd, "name at least one file or directory");
 	if ((status = cli_config(cli)) != 0)
 		return status;
-	return batch_classify(cli->cfg, argv, (size_t)argc, cli->out, stderr);
+	return batch_classify(cli->cfg, argv, (size_t)argc,
+			      cli->args.explain ? BATCH_EXPLAIN : 0, cli->out, stderr);
 }

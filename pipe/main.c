@@ -8,8 +8,9 @@
  * "4.x.x" line, so that Postfix keeps the bounce and retries.
  *
  * With --classify it is a read-only tool instead: batch_run() classifies
- * files with the same classifier and prints JSON Lines.  It needs no
- * database and runs as any user, root included.
+ * files with the same classifier and prints JSON Lines, or with --explain
+ * every rule tried for each recipient.  It needs no database and runs as
+ * any user, root included.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,7 +33,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: rebound-pipe [-c config] -q queue_id -r recipient [-a client_address]\n"
 			"       rebound-pipe [-c config] -n\n"
-			"       rebound-pipe [-c config] --classify file|directory ...\n");
+			"       rebound-pipe [-c config] --classify [--explain] file|directory ...\n");
 	exit(EX_USAGE);
 }
 
@@ -78,7 +79,7 @@ setup_logging(const struct cfg *cfg)
  * only has the rules installed.
  */
 static int
-classify_mode(const char *config, char *const *paths, size_t n)
+classify_mode(const char *config, char *const *paths, size_t n, unsigned flags)
 {
 	struct cfg *cfg = NULL;
 	char *error = NULL;
@@ -97,7 +98,7 @@ classify_mode(const char *config, char *const *paths, size_t n)
 			return EX_SOFTWARE;
 		}
 	}
-	ret = batch_classify(cfg, paths, n, stdout, stderr);
+	ret = batch_classify(cfg, paths, n, flags, stdout, stderr);
 	cfg_free(&cfg);
 	return ret;
 }
@@ -168,11 +169,12 @@ main(int argc, char **argv)
 	const char *config = NULL, *queue_id = NULL, *recipient = NULL, *client = "";
 	static const struct option longopts[] = {
 		{ "classify", no_argument, NULL, 'C' },
+		{ "explain", no_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg *cfg = NULL;
 	char *error = NULL;
-	int check_only = 0, classify = 0, ch;
+	int check_only = 0, classify = 0, explain = 0, ch;
 
 	msg_open("rebound-pipe", 0, MSG_TO_STDERR);
 	/* An allocation failure or other fatal error must defer, never bounce. */
@@ -181,6 +183,9 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'C':
 			classify = 1;
+			break;
+		case 'E':
+			explain = 1;
 			break;
 		case 'a':
 			client = optarg;
@@ -209,9 +214,10 @@ main(int argc, char **argv)
 	if (classify) {
 		if (optind == argc || check_only || queue_id != NULL || recipient != NULL)
 			usage();
-		return classify_mode(config, argv + optind, (size_t)(argc - optind));
+		return classify_mode(config, argv + optind, (size_t)(argc - optind),
+				     explain ? BATCH_EXPLAIN : 0);
 	}
-	if (optind != argc || (!check_only && (queue_id == NULL || recipient == NULL)))
+	if (explain || optind != argc || (!check_only && (queue_id == NULL || recipient == NULL)))
 		usage();
 	if (cfg_load(config, &cfg, &error) < 0) {
 		if (check_only) {

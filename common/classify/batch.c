@@ -27,6 +27,7 @@ struct batch {
 	FILE *out, *err;
 	char *data;		/* the read buffer, max_size + 1 bytes */
 	size_t max_size;
+	unsigned flags;
 	int status;
 };
 
@@ -167,13 +168,82 @@ batch_read(struct batch *b, int dfd, const char *name)
 	return (ssize_t)len;
 }
 
+/* batch_explain_step - print one step of a decision (rules_explain_fn) */
+static void
+batch_explain_step(void *ctx, const struct rule_step *step)
+{
+	static const char *const outcomes[] = {
+		[RULE_CONDITION] = "condition", [RULE_ABSENT] = "absent",
+		[RULE_NO_MATCH] = "no match", [RULE_DECIDED] = "DECIDED",
+	};
+	FILE *out = ctx;
+
+	if (step->file[0] == '\0') {
+		fprintf(out, "    %-10s %-22s %s\n", outcomes[step->outcome], step->id, step->detail);
+		fprintf(out, "  decided by %s: %s\n", step->id, step->detail);
+		return;
+	}
+	fprintf(out, "    %-10s %-22s %s:%d", outcomes[step->outcome], step->id, step->file,
+		step->line);
+	if (step->outcome == RULE_CONDITION)
+		fprintf(out, "  %s", step->detail);
+	fputc('\n', out);
+	if (step->outcome != RULE_DECIDED)
+		return;
+	fprintf(out, "  decided by %s at %s:%d", step->id, step->file, step->line);
+	if (step->phrase_file != NULL)
+		fprintf(out, ", phrase %s:%d", step->phrase_file, step->phrase_line);
+	fputs(step->detail[0] != '\0' ? ", on " : ", on its conditions", out);
+	if (step->detail[0] != '\0')
+		batch_json_string(out, step->detail);
+	fputc('\n', out);
+}
+
+/* batch_explain - what decided each recipient of a report, for people */
+static void
+batch_explain(struct batch *b, const char *path, const struct report *r)
+{
+	FILE *out = b->out;
+
+	if (r->format == FORMAT_NONE) {
+		fprintf(out, "%s: no report recognised\n\n", path);
+		return;
+	}
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		const struct report_rcpt *rc = &r->rcpt[i];
+		bool generic;
+		enum reason sr = status_reason(rc->status, &generic);
+
+		fprintf(out, "%s: recipient %s\n", path, rc->recipient ? rc->recipient : "(none)");
+		fprintf(out, "  kind %s, reason %s (%s), %s\n", kind_name(rc->kind),
+			reason_name(rc->reason), reason_category(rc->reason),
+			kind_is_failure(rc->kind) ? (rc->hard ? "hard" : "soft") : "not a failure");
+		fprintf(out, "  status %s (%s), reply code %d, command %s, action %s, type %s\n",
+			rc->status[0] ? rc->status : "none",
+			rc->status[0] ? reason_name(sr) : "-", rc->reply_code,
+			rc->command == CMD_NONE ? "none" : smtp_cmd_name(rc->command),
+			rc->action ? rc->action : "none",
+			rc->diagnostic_type ? rc->diagnostic_type : "none");
+		fprintf(out, "  remote %s, reporting %s\n", rc->remote_mta ? rc->remote_mta : "-",
+			r->reporting_mta ? r->reporting_mta : "-");
+		fputs("  diagnostic ", out);
+		batch_json_string(out, rc->diagnostic ? rc->diagnostic : "");
+		fputs("\n  rules tried, in order:\n", out);
+		classifier_explain(b->c, r, i, batch_explain_step, out);
+		fputc('\n', out);
+	}
+}
+
 /* batch_message - classify one message and print its lines */
 static void
 batch_message(struct batch *b, const char *path, const char *data, size_t len)
 {
 	struct report *r = classifier_run(b->c, data, len);
 
-	batch_print(b->out, path, r);
+	if (b->flags & BATCH_EXPLAIN)
+		batch_explain(b, path, r);
+	else
+		batch_print(b->out, path, r);
 	report_free(&r);
 }
 
@@ -291,10 +361,10 @@ batch_path(struct batch *b, const char *path, int depth)
 
 /* batch_run - classify files and directories; 0 if every file could be read */
 int
-batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_size, FILE *out,
-	  FILE *err)
+batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_size, unsigned flags,
+	  FILE *out, FILE *err)
 {
-	struct batch b = { .c = c, .out = out, .err = err, .max_size = max_size };
+	struct batch b = { .c = c, .out = out, .err = err, .max_size = max_size, .flags = flags };
 
 	b.data = xmalloc(max_size + 1);
 	for (size_t i = 0; i < n; i++)
@@ -304,7 +374,8 @@ batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_size, F
 }
 
 int
-batch_classify(const struct cfg *cfg, char *const *paths, size_t n, FILE *out, FILE *err)
+batch_classify(const struct cfg *cfg, char *const *paths, size_t n, unsigned flags, FILE *out,
+	       FILE *err)
 {
 	struct classifier *clf = NULL;
 	char *error = NULL;
@@ -315,7 +386,7 @@ batch_classify(const struct cfg *cfg, char *const *paths, size_t n, FILE *out, F
 		free(error);
 		return EX_CONFIG;
 	}
-	ret = batch_run(clf, paths, n, cfg->max_message_size, out, err);
+	ret = batch_run(clf, paths, n, cfg->max_message_size, flags, out, err);
 	if (fflush(out) != 0 || ferror(out))
 		ret = EX_IOERR;
 	else if (ret != 0)

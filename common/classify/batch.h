@@ -22,11 +22,22 @@
  *
  * Problems with a file (unreadable, not a regular file) are reported on
  * err and make the result non-zero; the other files are still done.
+ *
+ * With BATCH_EXPLAIN the output is text for people instead (--explain):
+ * for each recipient, what the report says of it, every rule tried in
+ * order and how it fared, and one line "decided by RULE at FILE:LINE"
+ * naming the phrase that matched and the text it matched.
  */
+enum batch_flags {
+	BATCH_EXPLAIN = (1 << 0),
+};
 
-/* batch_run - classify paths[0..n); 0 if every file could be read, else 1 */
-int batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_size, FILE *out,
-	      FILE *err);
+/*
+ * batch_run - classify paths[0..n) (flags: enum batch_flags); 0 if every
+ * file could be read, else 1
+ */
+int batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_size,
+	      unsigned flags, FILE *out, FILE *err);
 
 /*
  * batch_classify - create the classifier cfg describes and classify
@@ -34,7 +45,8 @@ int batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_siz
  * could not be read; the others were done), EX_IOERR (out failed) or
  * EX_CONFIG (a rule file is wrong; reported on err).
  */
-int batch_classify(const struct cfg *cfg, char *const *paths, size_t n, FILE *out, FILE *err);
+int batch_classify(const struct cfg *cfg, char *const *paths, size_t n, unsigned flags,
+		   FILE *out, FILE *err);
 
 /* batch_print - write the JSON lines of one classified report */
 void batch_print(FILE *out, const char *file, const struct report *r);

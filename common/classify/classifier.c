@@ -26,7 +26,8 @@ classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r
 	if ((cfg->rules_directory[0] != '\0' &&
 	     rules_load_dir(c->rules, cfg->rules_directory, error_r) < 0) ||
 	    (cfg->builtin_rules_directory[0] != '\0' &&
-	     rules_load_dir(c->rules, cfg->builtin_rules_directory, error_r) < 0)) {
+	     rules_load_dir(c->rules, cfg->builtin_rules_directory, error_r) < 0) ||
+	    rules_finish(c->rules, error_r) < 0) {
 		classifier_free(&c);
 		return -1;
 	}
@@ -73,4 +74,12 @@ const char *
 classifier_error(const struct classifier *c)
 {
 	return rules_error(c->rules);
+}
+
+/* classifier_explain - the steps that decided recipient i of a classified report */
+void
+classifier_explain(struct classifier *c, const struct report *r, size_t i,
+		   rules_explain_fn *fn, void *ctx)
+{
+	outcome_explain(r, i, &c->opts, fn, ctx);
 }

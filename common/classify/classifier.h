@@ -6,6 +6,7 @@
 
 #include "mail/cfg.h"
 #include "report/report.h"
+#include "classify/rules.h"
 
 /*
  * classifier - parser, rules and options in one object, created once per
@@ -32,6 +33,13 @@ void classifier_free(struct classifier **cp);
  * frees) refers to rule ids owned by the classifier: free it first.
  */
 struct report *classifier_run(struct classifier *c, const char *data, size_t len);
+
+/*
+ * classifier_explain - for recipient i of a report classifier_run()
+ * returned, tell fn every rule tried and what decided (--explain)
+ */
+void classifier_explain(struct classifier *c, const struct report *r, size_t i,
+			rules_explain_fn *fn, void *ctx);
 
 /* classifier_check - compile every rule; -1 and a "file:line" error */
 int classifier_check(struct classifier *c, char **error_r);

@@ -16,7 +16,6 @@
 #include "util/buf.h"
 #include "util/caps.h"
 #include "classify/outcome.h"
-#include "mail/provider.h"
 
 /* classify_local - whether the reporting MTA is one of ours */
 static bool
@@ -65,31 +64,35 @@ classify_kind(const struct report *r, const struct report_rcpt *rc, bool local, 
 
 /* classify_provider - the provider of the receiving side, or NULL */
 static const char *
-classify_provider(const struct report_rcpt *rc)
+classify_provider(const struct report_rcpt *rc, const struct rules *rules)
 {
-	const char *p = provider_of(rc->remote_mta);
+	const char *p = rules_provider_of(rules, rc->remote_mta);
 	const char *at;
 
 	if (p == NULL && rc->recipient != NULL && (at = strrchr(rc->recipient, '@')) != NULL)
-		p = provider_of(at + 1);
+		p = rules_provider_of(rules, at + 1);
 	return p;
 }
 
-/* outcome_decideer - the provider that wrote the report, or NULL */
+/* classify_reporter - the provider that wrote the report, or NULL */
 static const char *
-outcome_decideer(const struct report *r)
+classify_reporter(const struct report *r, const struct rules *rules)
 {
-	const char *p = provider_of(r->reporting_mta);
+	const char *p = rules_provider_of(rules, r->reporting_mta);
 	const char *at;
 
 	if (p == NULL && r->from != NULL && (at = strrchr(r->from, '@')) != NULL)
-		p = provider_of(at + 1);
+		p = rules_provider_of(rules, at + 1);
 	return p;
 }
 
-/* classify_fallback - the reason when no rule and no specific code decides */
+/*
+ * classify_fallback - the reason when no rule and no specific code
+ * decides; *why_r says on what evidence
+ */
 static enum reason
-classify_fallback(const struct report_rcpt *rc, enum reason by_status, const char **rule)
+classify_fallback(const struct report_rcpt *rc, enum reason by_status, const char **rule,
+		  const char **why_r)
 {
 	const char *type = rc->diagnostic_type != NULL ? rc->diagnostic_type : "";
 	const char *action = rc->action != NULL ? rc->action : "";
@@ -97,71 +100,93 @@ classify_fallback(const struct report_rcpt *rc, enum reason by_status, const cha
 
 	if (by_status != REASON_UNDEFINED) {
 		*rule = "builtin.status";
+		*why_r = "the general meaning of the status code (RFC 3463)";
 		return by_status;
 	}
 	if (strcmp(type, "x-unix") == 0) {
 		*rule = "builtin.mailer";
+		*why_r = "a local mailer's exit status (Diagnostic-Code: X-Unix)";
 		return REASON_MAILERERROR;
 	}
 	/* 500-507: the remote did not understand what it was sent. */
 	if ((code >= 500 && code <= 507) || (code >= 400 && code <= 407)) {
 		*rule = "builtin.syntax";
+		*why_r = "a reply code of a command the remote did not understand (RFC 5321)";
 		return REASON_SYNTAXERROR;
 	}
 	if (strcmp(action, "delayed") == 0 || strcmp(action, "expired") == 0) {
 		*rule = "builtin.delayed";
+		*why_r = "the DSN Action says the message is still delayed";
 		return REASON_EXPIRED;
 	}
 	if (rc->command == CMD_HELO) {
 		*rule = "builtin.greeting";
+		*why_r = "the remote refused the greeting (HELO or EHLO)";
 		return REASON_BLOCKED;
 	}
 	if (rc->diagnostic != NULL && rc->diagnostic[0] != '\0') {
 		*rule = "builtin.onhold";
+		*why_r = "no rule understood the diagnostic";
 		return REASON_ONHOLD;
 	}
 	*rule = "builtin.undefined";
+	*why_r = "the report gives no diagnostic";
 	return REASON_UNDEFINED;
 }
 
 /*
- * classify_reason - set reason, rule and hardness override of a failure.
- * The rules read the diagnostic together with what the human-readable
- * part says about the recipient, when it says more.
+ * classify_input - what recipient rc offers the rules.  The rules read
+ * the diagnostic together with what the human-readable part says about
+ * the recipient, when it says more; diag holds that text.
  */
-static int
-classify_reason(const struct report *r, struct report_rcpt *rc, const struct outcome_opts *opts,
-		struct buf *diag)
+static void
+classify_input(const struct report *r, const struct report_rcpt *rc,
+	       const struct outcome_opts *opts, struct buf *diag, struct rule_input *in,
+	       enum reason *by_status_r, bool *generic_r)
 {
-	struct rule_input in = {
+	*generic_r = true;
+	*by_status_r = rc->status[0] != '\0' ? status_reason(rc->status, generic_r)
+					     : REASON_UNDEFINED;
+	*in = (struct rule_input){
 		.diagnostic = rc->diagnostic,
-		.reporter = outcome_decideer(r),
+		.reporter = classify_reporter(r, opts->rules),
 		.text = r->text,
 		.text_len = r->text_len,
 		.subject = r->subject,
 		.status = rc->status,
+		.status_reason = rc->status[0] != '\0' ? reason_name(*by_status_r) : NULL,
 		.reply_code = rc->reply_code,
 		.command = rc->command,
-		.provider = classify_provider(rc),
+		.provider = classify_provider(rc, opts->rules),
 		.diag_type = rc->diagnostic_type,
 		.action = rc->action,
 	};
-	struct rule_result res;
-	bool generic = true;
-	enum reason by_status;
-
-	by_status = rc->status[0] != '\0' ? status_reason(rc->status, &generic) : REASON_UNDEFINED;
-	in.status_reason = rc->status[0] != '\0' ? reason_name(by_status) : NULL;
 	if (rc->diagnostic != NULL && rc->text_diag != NULL &&
 	    strstr(rc->diagnostic, rc->text_diag) == NULL) {
 		buf_reset(diag);
 		buf_puts(diag, rc->diagnostic);
 		buf_puts(diag, " | ");
 		buf_append_partial(diag, rc->text_diag, strlen(rc->text_diag));
-		in.diagnostic = buf_str(diag);
+		in->diagnostic = buf_str(diag);
 	}
+}
 
-	if (opts->rules != NULL && rules_match(opts->rules, &in, &res)) {
+/*
+ * classify_reason - set reason, rule and hardness override of a failure;
+ * with fn, tell it every step (outcome_explain())
+ */
+static int
+classify_reason(const struct report *r, struct report_rcpt *rc, const struct outcome_opts *opts,
+		struct buf *diag, rules_explain_fn *fn, void *ctx)
+{
+	struct rule_input in;
+	struct rule_result res;
+	bool generic;
+	enum reason by_status;
+	const char *why = NULL;
+
+	classify_input(r, rc, opts, diag, &in, &by_status, &generic);
+	if (opts->rules != NULL && rules_explain(opts->rules, &in, &res, fn, ctx)) {
 		rc->reason = res.reason;
 		rc->rule = res.id;
 		return res.hard;
@@ -169,9 +194,16 @@ classify_reason(const struct report *r, struct report_rcpt *rc, const struct out
 	if (!generic) {
 		rc->reason = by_status;
 		rc->rule = "builtin.rfc3463";
-		return -1;
+		why = "the status code's meaning in RFC 3463";
+	} else {
+		rc->reason = classify_fallback(rc, by_status, &rc->rule, &why);
 	}
-	rc->reason = classify_fallback(rc, by_status, &rc->rule);
+	if (fn != NULL) {
+		struct rule_step step = { .id = rc->rule, .file = "", .reason = rc->reason,
+					  .outcome = RULE_DECIDED, .detail = why };
+
+		fn(ctx, &step);
+	}
 	return -1;
 }
 
@@ -202,7 +234,7 @@ classify_rcpt(const struct report *r, struct report_rcpt *rc, const struct outco
 	default:
 		break;
 	}
-	hard = classify_reason(r, rc, opts, diag);
+	hard = classify_reason(r, rc, opts, diag, NULL, NULL);
 	/* Text that says the retries ran out makes a failure an expiry. */
 	if (rc->reason == REASON_EXPIRED && (rc->kind == KIND_BOUNCED || rc->kind == KIND_UNKNOWN))
 		rc->kind = KIND_EXPIRED;
@@ -221,5 +253,43 @@ outcome_decide(struct report *r, const struct outcome_opts *opts)
 
 	for (size_t i = 0; i < r->nrcpt; i++)
 		classify_rcpt(r, &r->rcpt[i], opts, local, diag);
+	buf_free(&diag);
+}
+
+/* outcome_explain - tell fn each step that decided recipient i's reason */
+void
+outcome_explain(const struct report *r, size_t i, const struct outcome_opts *opts,
+		 rules_explain_fn *fn, void *ctx)
+{
+	struct report_rcpt copy;
+	struct buf *diag;
+	struct rule_step step = { .file = "", .outcome = RULE_DECIDED };
+
+	if (i >= r->nrcpt)
+		return;
+	copy = r->rcpt[i];
+	step.id = copy.rule;
+	step.reason = copy.reason;
+	switch (copy.kind) {
+	case KIND_COMPLAINT:
+		step.detail = "the report is a feedback report (RFC 5965)";
+		fn(ctx, &step);
+		return;
+	case KIND_AUTO_REPLY:
+		step.detail = r->format == FORMAT_CHALLENGE ?
+				      "the message asks the sender to prove a human sent it" :
+				      "the message is an automatic reply (RFC 3834)";
+		fn(ctx, &step);
+		return;
+	case KIND_DELIVERED:
+		step.detail = "the report says the message was delivered";
+		fn(ctx, &step);
+		return;
+	default:
+		break;
+	}
+	/* The same decision again, on a copy, with the witness. */
+	diag = buf_create(LIMIT_DIAGNOSTIC_LEN * 2 + 4);
+	(void)classify_reason(r, &copy, opts, diag, fn, ctx);
 	buf_free(&diag);
 }

@@ -27,4 +27,12 @@ struct outcome_opts {
 /* outcome_decide - set the outcome fields of every recipient of r */
 void outcome_decide(struct report *r, const struct outcome_opts *opts);
 
+/*
+ * outcome_explain - for recipient i of a report outcome_decide() has
+ * classified, tell fn every rule tried, in order, and what decided: a
+ * rule, or a built-in fallback (a step with an empty file name).
+ */
+void outcome_explain(const struct report *r, size_t i, const struct outcome_opts *opts,
+		      rules_explain_fn *fn, void *ctx);
+
 #endif

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * rules - loading and validating rule files.
+ * rules - the rule set and the parsing of one rule.
  *
  * Every error names the file and line ("site.rules:12: unknown reason
  * \"userunkown\"") and stops the load: a rule set is used whole or not at
  * all, so that a typo cannot silently drop the rules after it.  Regex
  * syntax is checked by rules_check(), which compiles everything; normal
  * loading leaves compilation to the first message that needs a rule.
+ * Files, their entries and the @ lines (@set, @phrases, @provider) are
+ * read in rules_load.c, which also resolves, once every directory is
+ * loaded, what a rule may borrow from a later one: like=, a @set in a
+ * condition, a provider name.
  */
 #include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@ rules_create(void)
 	struct rules *rs = xcalloc(1, sizeof(*rs));
 
 	rs->lits = litset_create();
+	rs->providers = provider_table_create();
 	rs->mctx = pcre2_match_context_create(NULL);
 	rs->md = pcre2_match_data_create(1, NULL);
 	if (rs->mctx == NULL || rs->md == NULL)
@@ -50,12 +53,22 @@ rule_list_release(struct rule_list *l)
 }
 
 /* rule_release - free what one rule owns */
-static void
+void
 rule_release(struct rule *r)
 {
 	free(r->id);
 	free(r->pattern);
 	free(r->lits);
+	free(r->like);
+	free(r->like_origin);
+	for (size_t i = 0; i < r->nphrases; i++)
+		pcre2_code_free(r->phrases[i].code);
+	free(r->phrases);
+	for (size_t i = 0; i < r->npending; i++) {
+		free(r->pending[i].name);
+		free(r->pending[i].value);
+	}
+	free(r->pending);
 	rule_list_release(&r->status);
 	rule_list_release(&r->rcode);
 	rule_list_release(&r->provider);
@@ -77,9 +90,16 @@ rules_free(struct rules **rp)
 	for (size_t i = 0; i < rs->n; i++)
 		rule_release(&rs->v[i]);
 	free(rs->v);
+	free(rs->ids);
 	for (size_t i = 0; i < rs->nfiles; i++)
 		free(rs->files[i]);
 	free(rs->files);
+	for (size_t i = 0; i < rs->nsets; i++) {
+		free(rs->sets[i].name);
+		free(rs->sets[i].value);
+	}
+	free(rs->sets);
+	provider_table_free(&rs->providers);
 	litset_free(&rs->lits);
 	pcre2_match_context_free(rs->mctx);
 	pcre2_match_data_free(rs->md);
@@ -90,10 +110,7 @@ rules_free(struct rules **rp)
 }
 
 /* rules_errorf - an allocated "file:line: message" */
-static char *
-rules_errorf(const char *file, int line, const char *fmt, ...) MSG_PRINTF(3, 4);
-
-static char *
+char *
 rules_errorf(const char *file, int line, const char *fmt, ...)
 {
 	char text[512];
@@ -107,7 +124,7 @@ rules_errorf(const char *file, int line, const char *fmt, ...)
 }
 
 /* rules_valid_id - whether s is a well-formed rule id */
-static bool
+bool
 rules_valid_id(const char *s)
 {
 	size_t n = strlen(s);
@@ -172,11 +189,15 @@ allow_word(const char *v)
 	return *v != '\0';
 }
 
-/* allow_provider - a provider name of provider.c, or none */
+/*
+ * allow_provider - a provider name, or none; that the name is defined by
+ * a @provider line is checked by rules_finish(), since a site rule may
+ * name a provider that the built-in files define
+ */
 static bool
 allow_provider(const char *v)
 {
-	return strcmp(v, "none") == 0 || provider_valid(v);
+	return strcmp(v, "none") == 0 || allow_word(v);
 }
 
 /* allow_reason - a taxonomy reason name, or none */
@@ -210,10 +231,23 @@ rules_cmd(struct rule *r, const char *value)
 	return r->cmd_mask != 0 ? NULL : "empty list";
 }
 
-/* rules_option - apply one NAME=VALUE condition; an error text or NULL */
+/* rules_defer - keep a condition that names a @set for rules_finish() */
 static const char *
-rules_option(struct rule *r, const char *name, const char *value)
+rules_defer(struct rule *r, const char *name, const char *value)
 {
+	r->pending = xrealloc(r->pending, (r->npending + 1) * sizeof(*r->pending));
+	r->pending[r->npending].name = xstrdup(name);
+	r->pending[r->npending++].value = xstrdup(value);
+	return NULL;
+}
+
+/* rules_option - apply one NAME=VALUE condition; an error text or NULL */
+const char *
+rules_option(struct rules *rs, struct rule *r, const char *name, const char *value)
+{
+	(void)rs;
+	if (strchr(value, '@') != NULL && strcmp(name, "hard") != 0 && strcmp(name, "field") != 0)
+		return rules_defer(r, name, value);
 	if (strcmp(name, "status") == 0)
 		return rules_list(&r->status, value, allow_status);
 	if (strcmp(name, "code") == 0)
@@ -270,34 +304,56 @@ rules_add_lit(void *ctx, const char *s, size_t n)
 	r->lits[r->nlits++] = id;
 }
 
+/* rules_flags - PCRE2 options of regex flags */
+bool
+rules_flags(const char *flags, uint32_t *options_r)
+{
+	for (const char *f = flags; *f != '\0'; f++) {
+		switch (*f) {
+		case 'i': *options_r |= PCRE2_CASELESS; break;
+		case 'm': *options_r |= PCRE2_MULTILINE; break;
+		case 's': *options_r |= PCRE2_DOTALL; break;
+		case 'x': *options_r |= PCRE2_EXTENDED; break;
+		case 'u': *options_r |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF; break;
+		default: return false;
+		}
+	}
+	return true;
+}
+
+/* rules_set_regex - give r a pattern and its literal pre-check */
+void
+rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n, uint32_t options)
+{
+	void *pair[2] = { rs, r };
+
+	r->pattern = xstrndup(p, n);
+	r->options = options;
+	free(r->lits);
+	r->lits = NULL;
+	r->nlits = 0;
+	/* Extended patterns may hide literals behind white space and comments. */
+	if (r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
+		(void)litset_required_all(r->pattern, strlen(r->pattern),
+					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
+}
+
 /* rules_regex - parse "/regex/flags" at p into r; an error text or NULL */
 static const char *
 rules_regex(struct rules *rs, struct rule *r, const char *p)
 {
 	const char *end = strrchr(p, '/');
-	void *pair[2] = { rs, r };
+	uint32_t options = 0;
 
 	if (end == NULL || end == p)
 		return "regex without a closing '/'";
-	for (const char *f = end + 1; *f != '\0'; f++) {
-		switch (*f) {
-		case 'i': r->options |= PCRE2_CASELESS; break;
-		case 'm': r->options |= PCRE2_MULTILINE; break;
-		case 's': r->options |= PCRE2_DOTALL; break;
-		case 'x': r->options |= PCRE2_EXTENDED; break;
-		case 'u': r->options |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF; break;
-		default: return "unknown regex flag (want i, m, s, x or u)";
-		}
-	}
+	if (!rules_flags(end + 1, &options))
+		return "unknown regex flag (want i, m, s, x or u)";
 	if (end == p + 1)
 		return "empty regex";
-	if (r->pattern != NULL)
+	if (r->pattern != NULL || r->like != NULL)
 		return "a rule has one regex";
-	r->pattern = xstrndup(p + 1, (size_t)(end - p - 1));
-	/* Extended patterns may hide literals behind white space and comments. */
-	if (r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
-		(void)litset_required_all(r->pattern, strlen(r->pattern),
-					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
+	rules_set_regex(rs, r, p + 1, (size_t)(end - p - 1), options);
 	return NULL;
 }
 
@@ -318,33 +374,54 @@ rules_word(const char **p, char *w, size_t size)
 	return true;
 }
 
-/* rules_find - an active rule with this id, or NULL */
-static struct rule *
-rules_find(struct rules *rs, const char *id)
+/* rules_hash - FNV-1a of an id */
+static uint32_t
+rules_hash(const char *s)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->v[i].id, id) == 0)
-			return &rs->v[i];
-	return NULL;
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
 }
 
-/* rules_like - take the regex of an earlier rule */
-static const char *
-rules_like(struct rules *rs, struct rule *r, const char *id)
+/*
+ * rules_index - enter rule i in the id index, an open-addressing table
+ * of rule numbers plus one, kept at most half full: every rule's id is
+ * looked up when it is read, so a linear search would cost the number of
+ * rules squared at each start of rebound-pipe.
+ */
+static void
+rules_index(struct rules *rs, size_t i)
 {
-	const struct rule *other = rules_find(rs, id);
+	if ((rs->n + 1) * 2 > rs->idcap) {
+		size_t cap = rs->idcap ? rs->idcap * 2 : 512;
 
-	if (other == NULL || other->pattern == NULL)
-		return "like= names no earlier rule with a regex";
-	if (r->pattern != NULL)
-		return "a rule has one regex";
-	r->pattern = xstrdup(other->pattern);
-	r->options = other->options;
-	if (other->nlits > 0) {
-		r->lits = xmalloc(other->nlits * sizeof(*r->lits));
-		memcpy(r->lits, other->lits, other->nlits * sizeof(*r->lits));
-		r->nlits = other->nlits;
+		free(rs->ids);
+		rs->ids = xcalloc(cap, sizeof(*rs->ids));
+		rs->idcap = cap;
+		for (size_t k = 0; k < rs->n; k++)
+			if (k != i)
+				rules_index(rs, k);
 	}
+	for (size_t h = rules_hash(rs->v[i].id) & (rs->idcap - 1);; h = (h + 1) & (rs->idcap - 1)) {
+		if (rs->ids[h] == 0) {
+			rs->ids[h] = (uint32_t)i + 1;
+			return;
+		}
+	}
+}
+
+/* rules_find - an active rule with this id, or NULL */
+struct rule *
+rules_find(struct rules *rs, const char *id)
+{
+	if (rs->idcap == 0)
+		return NULL;
+	for (size_t h = rules_hash(id) & (rs->idcap - 1); rs->ids[h] != 0;
+	     h = (h + 1) & (rs->idcap - 1))
+		if (strcmp(rs->v[rs->ids[h] - 1].id, id) == 0)
+			return &rs->v[rs->ids[h] - 1];
 	return NULL;
 }
 
@@ -376,27 +453,32 @@ rules_conditions(struct rules *rs, struct rule *r, const char *p)
 		if (!rules_word(&p, word, sizeof(word)) || (eq = strchr(word, '=')) == NULL)
 			return "want NAME=VALUE or /regex/";
 		word[eq - word] = '\0';
-		if (strcmp(word, "like") == 0)
-			err = rules_like(rs, r, eq + 1);
-		else
-			err = rules_option(r, word, eq + 1);
-		if (err != NULL)
+		if (strcmp(word, "like") == 0) {
+			/* Resolved by rules_finish(): the pattern may come later. */
+			if (r->pattern != NULL || r->like != NULL)
+				return "a rule has one regex";
+			if (!rules_valid_id(eq + 1))
+				return "like= wants a rule or pattern id";
+			r->like = xstrdup(eq + 1);
+		} else if ((err = rules_option(rs, r, word, eq + 1)) != NULL) {
 			return err;
+		}
 	}
-	if (r->status.n + r->rcode.n + r->provider.n + r->reporter.n + r->type.n + r->action.n + r->sreason.n == 0 &&
-	    r->cmd_mask == 0 && r->pattern == NULL && !r->pattern_only)
+	if (r->status.n + r->rcode.n + r->provider.n + r->reporter.n + r->type.n + r->action.n +
+			r->sreason.n + r->npending == 0 &&
+	    r->cmd_mask == 0 && r->pattern == NULL && r->like == NULL && !r->pattern_only)
 		return "rule has neither a regex nor a condition";
 	return NULL;
 }
 
-/* rules_line - parse one logical line; -1 and *error_r on error */
-static int
-rules_line(struct rules *rs, const char *line, const char *file, int lineno, char **error_r)
+/* rules_rule_line - parse one rule's logical line; -1 and *error_r on error */
+int
+rules_rule_line(struct rules *rs, const char *line, const char *file, int lineno,
+		char **error_r)
 {
 	char id[LIMIT_RULE_LINE], reason[LIMIT_RULE_LINE];
 	struct rule r = { .hard = -1, .file = file, .line = lineno, .dir = rs->ndirs };
 	const char *p = line, *err;
-	struct rule *old;
 	int reason_id;
 
 	if (!rules_word(&p, id, sizeof(id)) || !rules_valid_id(id)) {
@@ -416,191 +498,44 @@ rules_line(struct rules *rs, const char *line, const char *file, int lineno, cha
 		rule_release(&r);
 		return -1;
 	}
-	if (r.pattern_only && r.pattern == NULL) {
+	if (r.pattern_only && r.pattern == NULL && r.like == NULL) {
 		*error_r = rules_errorf(file, lineno, "pattern %s has no regex", id);
 		rule_release(&r);
 		return -1;
 	}
-	if ((old = rules_find(rs, id)) != NULL) {
-		rule_release(&r);
+	return rules_append(rs, &r, error_r);
+}
+
+/* rules_append - add a parsed rule unless an earlier directory has its id */
+int
+rules_append(struct rules *rs, struct rule *r, char **error_r)
+{
+	struct rule *old;
+
+	if ((old = rules_find(rs, r->id)) != NULL) {
 		if (old->dir == rs->ndirs) {
-			*error_r = rules_errorf(file, lineno, "duplicate rule id \"%s\" (first at %s:%d)",
-						id, old->file, old->line);
+			*error_r = rules_errorf(r->file, r->line,
+						"duplicate rule id \"%s\" (first at %s:%d)", r->id,
+						old->file, old->line);
+			rule_release(r);
 			return -1;
 		}
+		rule_release(r);
 		return 0;	/* an earlier directory replaces this rule */
 	}
 	if (rs->n >= LIMIT_RULES) {
-		*error_r = rules_errorf(file, lineno, "more than %d rules", LIMIT_RULES);
-		rule_release(&r);
+		*error_r = rules_errorf(r->file, r->line, "more than %d rules", LIMIT_RULES);
+		rule_release(r);
 		return -1;
 	}
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? rs->cap * 2 : 128;
 		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
 	}
-	rs->v[rs->n++] = r;
-	return 0;
-}
-
-/* rules_parse_text - append the rules of one file's text */
-static int
-rules_parse_text(struct rules *rs, const char *text, size_t len, const char *name,
-		 char **error_r)
-{
-	struct buf *line = buf_create(LIMIT_RULE_LINE);
-	const char *file;
-	int lineno = 0, start = 0, ret = 0;
-
-	rs->files = xrealloc(rs->files, (rs->nfiles + 1) * sizeof(*rs->files));
-	file = rs->files[rs->nfiles++] = xstrdup(name);
-	*error_r = NULL;
-	for (size_t off = 0; off <= len && ret == 0;) {
-		const char *nl = off < len ? memchr(text + off, '\n', len - off) : NULL;
-		size_t n = (nl ? (size_t)(nl - text) : len) - off;
-		const char *s = text + off;
-
-		off += n + 1;
-		lineno++;
-		while (n > 0 && isspace((unsigned char)s[n - 1]))
-			n--;
-		if (memchr(s, '\0', n) != NULL) {
-			*error_r = rules_errorf(file, lineno, "NUL byte");
-			ret = -1;
-			break;
-		}
-		if (n > 0 && (s[0] == ' ' || s[0] == '\t')) {
-			while (n > 0 && isspace((unsigned char)*s))
-				s++, n--;
-			if (n == 0 || *s == '#')
-				continue;
-			if (buf_len(line) == 0) {
-				*error_r = rules_errorf(file, lineno, "continuation line without a rule");
-				ret = -1;
-			} else if (buf_putc(line, ' ') < 0 || buf_append(line, s, n) < 0) {
-				*error_r = rules_errorf(file, lineno, "rule too long");
-				ret = -1;
-			}
-			continue;
-		}
-		if (buf_len(line) > 0)
-			ret = rules_line(rs, buf_str(line), file, start, error_r);
-		buf_reset(line);
-		if (ret < 0 || n == 0 || *s == '#')
-			continue;
-		start = lineno;
-		if (buf_append(line, s, n) < 0) {
-			*error_r = rules_errorf(file, lineno, "rule too long");
-			ret = -1;
-		}
-	}
-	if (ret == 0 && buf_len(line) > 0)
-		ret = rules_line(rs, buf_str(line), file, start, error_r);
-	buf_free(&line);
-	return ret;
-}
-
-/* rules_load_text - append rules from a text that counts as a directory */
-int
-rules_load_text(struct rules *rs, const char *text, size_t len, const char *name,
-		char **error_r)
-{
-	int ret = rules_parse_text(rs, text, len, name, error_r);
-
-	rs->ndirs++;
-	return ret;
-}
-
-/* rules_load_file - append the rules of one file */
-static int
-rules_load_file(struct rules *rs, const char *path, char **error_r)
-{
-	FILE *fp = fopen(path, "r");
-	struct buf *text;
-	char chunk[8192];
-	size_t n;
-	int ret;
-
-	if (fp == NULL) {
-		*error_r = rules_errorf(path, 0, "cannot open: %s", strerror(errno));
-		return -1;
-	}
-	text = buf_create(LIMIT_RULE_FILE_SIZE);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		if (buf_append(text, chunk, n) < 0) {
-			*error_r = rules_errorf(path, 0, "file larger than %d bytes",
-						LIMIT_RULE_FILE_SIZE);
-			fclose(fp);
-			buf_free(&text);
-			return -1;
-		}
-	}
-	ret = ferror(fp) ? -1 : rules_parse_text(rs, buf_str(text), buf_len(text), path, error_r);
-	if (ferror(fp))
-		*error_r = rules_errorf(path, 0, "read error: %s", strerror(errno));
-	fclose(fp);
-	buf_free(&text);
-	return ret;
-}
-
-/* rules_namecmp - qsort order of file names */
-static int
-rules_namecmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* rules_load_dir - append the rule files of a directory, in name order */
-int
-rules_load_dir(struct rules *rs, const char *dir, char **error_r)
-{
-	char *names[LIMIT_RULE_FILES];
-	size_t n = 0;
-	struct dirent *de;
-	int ret = 0;
-	DIR *d;
-
-	*error_r = NULL;
-	if ((d = opendir(dir)) == NULL) {
-		*error_r = rules_errorf(dir, 0, "cannot open rules directory: %s", strerror(errno));
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len < 7 || strcmp(de->d_name + len - 6, ".rules") != 0)
-			continue;
-		if (n == LIMIT_RULE_FILES) {
-			*error_r = rules_errorf(dir, 0, "more than %d rule files", LIMIT_RULE_FILES);
-			ret = -1;
-			break;
-		}
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), rules_namecmp);
-	for (size_t i = 0; i < n; i++) {
-		char path[4096];
-
-		if (ret == 0) {
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-			ret = rules_load_file(rs, path, error_r);
-		}
-		free(names[i]);
-	}
-	rs->ndirs++;
-	return ret;
-}
-
-/* rules_check - compile every regex */
-int
-rules_check(struct rules *rs, char **error_r)
-{
-	*error_r = NULL;
-	for (size_t i = 0; i < rs->n; i++)
-		if (rs->v[i].pattern != NULL && rs->v[i].code == NULL &&
-		    !rules_compile(rs, &rs->v[i], error_r))
-			return -1;
+	rs->v[rs->n] = *r;
+	rules_index(rs, rs->n);
+	rs->n++;
+	rs->finished = false;
 	return 0;
 }
 

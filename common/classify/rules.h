@@ -31,6 +31,15 @@
  * regex or at least one condition.  rebound-rules(5) is the full
  * reference.
  *
+ * Lines that start with '@' are directives: "@set NAME VALUES" names a
+ * list of condition values that conditions use as "@NAME"; "@provider
+ * NAME SUFFIX..." adds domain suffixes to the provider table; "@phrases
+ * ID [FLAGS]" starts a named pattern made of the continuation lines after
+ * it, one phrase (a regex piece) per line with "# its source" after it,
+ * which rules use through like=.  like=, @NAME and provider names are
+ * resolved by rules_finish() once every directory is loaded, so that a
+ * site rule may use what the built-in files define.
+ *
  * Rules are consulted in load order and the first that matches decides.
  * Directories are loaded in the order given (site rules first, then the
  * built-in ones), the *.rules files of a directory in name order.  A rule
@@ -91,11 +100,53 @@ int rules_load_dir(struct rules *rs, const char *dir, char **error_r);
 int rules_load_text(struct rules *rs, const char *text, size_t len, const char *name,
 		    char **error_r);
 
-/* rules_check - compile every regex; -1 and a "file:line: ..." error */
+/*
+ * rules_finish - resolve like=, @set names and provider names once every
+ * directory is loaded; -1 and a "file:line: ..." error.  Loading more
+ * afterwards needs another call.  rules_match() finishes an unfinished
+ * set itself, keeping any error for rules_error().
+ */
+int rules_finish(struct rules *rs, char **error_r);
+
+/* rules_check - finish, and compile every regex; -1 and a "file:line: ..." error */
 int rules_check(struct rules *rs, char **error_r);
 
 /* rules_match - the first rule that matches in; false if none */
 bool rules_match(struct rules *rs, const struct rule_input *in, struct rule_result *out);
+
+/* How one rule fared with one recipient, as rules_explain() tells it. */
+enum rule_outcome {
+	RULE_CONDITION,		/* a condition does not hold; detail names it */
+	RULE_ABSENT,		/* the text holds none of the words the regex needs */
+	RULE_NO_MATCH,		/* the regex was run and did not match */
+	RULE_DECIDED,		/* it matched; detail is the text it matched */
+};
+
+struct rule_step {
+	const char *id;
+	const char *file;		/* "" for a built-in fallback (classify.h) */
+	int line;
+	enum reason reason;
+	enum rule_outcome outcome;
+	const char *detail;		/* valid during the call only */
+	const char *phrase_file;	/* the phrase that matched, or NULL */
+	int phrase_line;
+};
+
+typedef void rules_explain_fn(void *ctx, const struct rule_step *step);
+
+/*
+ * rules_explain - rules_match() that tells fn every rule it tries, in
+ * order, and how each fared; named patterns are not rules and are not
+ * told.  For a rule whose regex is a phrase list, the step that decides
+ * names the phrase that matched (compiling phrases one by one: slow, for
+ * --explain only).
+ */
+bool rules_explain(struct rules *rs, const struct rule_input *in, struct rule_result *out,
+		   rules_explain_fn *fn, void *ctx);
+
+/* rules_provider_of - the provider a host or domain belongs to, or NULL */
+const char *rules_provider_of(const struct rules *rs, const char *host);
 
 /* rules_count - rules loaded and active */
 size_t rules_count(const struct rules *rs);

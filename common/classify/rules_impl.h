@@ -7,11 +7,15 @@
 
 #include "util/buf.h"
 #include "util/litset.h"
+#include "util/msg.h"
+#include "mail/provider.h"
 #include "classify/rules.h"
 
 /*
- * rules_impl - the rule set's inside, shared by rules.c (loading) and
- * rules_match.c (matching); not for other modules.
+ * rules_impl - the rule set's inside, shared by rules.c (loading),
+ * rules_load.c (the files, the @ lines and the references resolved once
+ * everything is loaded) and rules_match.c (matching); not for other
+ * modules.
  */
 
 /*
@@ -48,6 +52,20 @@ struct rule_list {
 	bool negate;
 };
 
+/* One line of a @phrases list: a piece of the list's regex. */
+struct rule_phrase {
+	int line;
+	size_t off, len;	/* where it stands in the list's pattern */
+	pcre2_code *code;	/* compiled alone, only to explain a match */
+	bool broken;
+};
+
+/* A condition that names a @set, read once every set is loaded. */
+struct rule_pending {
+	char *name;
+	char *value;
+};
+
 struct rule {
 	char *id;
 	const char *file;	/* owned by struct rules */
@@ -69,15 +87,38 @@ struct rule {
 	size_t scanned;		/* bytes of text run over, towards JIT */
 	bool jit;		/* JIT compilation was tried */
 	bool broken;		/* failed to compile: skipped */
-	bool pattern_only;	/* reason "-": a named regex for like=, not a rule */
+	bool pattern_only;	/* reason "-" or @phrases: for like=, not a rule */
+
+	struct rule_phrase *phrases;	/* the lines of a @phrases list */
+	size_t nphrases;
+	char *like;		/* like= target, resolved by rules_finish() */
+	char *like_origin;	/* id of the rule whose regex like= took */
+	struct rule_pending *pending;
+	size_t npending;
+	bool resolved;		/* rules_finish() has seen it */
+};
+
+/* A named list of condition values (@set). */
+struct rule_set {
+	char *name;
+	char *value;
+	const char *file;
+	int line;
+	int dir;
 };
 
 struct rules {
 	struct rule *v;
 	size_t n, cap;
+	uint32_t *ids;		/* id index: rule number + 1, 0 = empty */
+	size_t idcap;		/* a power of two, at least twice n */
 	char **files;		/* names for error messages */
 	size_t nfiles;
 	int ndirs;
+	struct rule_set *sets;
+	size_t nsets;
+	struct provider_table *providers;
+	bool finished;		/* every reference is resolved */
 	struct litset *lits;
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
@@ -88,5 +129,38 @@ struct rules {
 
 /* rules_compile - compile r's regex; false (and *error_r) on failure */
 bool rules_compile(struct rules *rs, struct rule *r, char **error_r);
+
+/* rules_errorf - an allocated "file:line: message" */
+char *rules_errorf(const char *file, int line, const char *fmt, ...) MSG_PRINTF(3, 4);
+
+/* rules_valid_id - whether s is a well-formed rule, set or pattern id */
+bool rules_valid_id(const char *s);
+
+/* rules_find - the active rule or pattern with this id, or NULL */
+struct rule *rules_find(struct rules *rs, const char *id);
+
+/* rules_option - apply one NAME=VALUE condition to r; an error text or NULL */
+const char *rules_option(struct rules *rs, struct rule *r, const char *name, const char *value);
+
+/* rules_set_regex - give r the pattern p (copied) with options; literals too */
+void rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n,
+		     uint32_t options);
+
+/* rules_flags - PCRE2 options of regex flags "imsxu"; false on an unknown flag */
+bool rules_flags(const char *flags, uint32_t *options_r);
+
+/*
+ * rules_append - add a parsed rule, or drop it when an earlier directory
+ * has its id; -1 and *error_r (the rule released) on a duplicate within
+ * one directory or past LIMIT_RULES
+ */
+int rules_append(struct rules *rs, struct rule *r, char **error_r);
+
+/* rule_release - free what one rule owns */
+void rule_release(struct rule *r);
+
+/* rules_rule_line - parse one rule's logical line (rules.c); -1 and *error_r on error */
+int rules_rule_line(struct rules *rs, const char *line, const char *file, int lineno,
+		    char **error_r);
 
 #endif

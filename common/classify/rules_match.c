@@ -7,6 +7,11 @@
  * over the lower-cased diagnostic for all rules together.  Only a rule
  * that passes both has its regex compiled (once per process) and run,
  * always with the match, depth and heap limits of the match context.
+ *
+ * rules_explain() is the same loop with a witness: it tells its caller
+ * how each rule fared, at no cost to rules_match(), which passes none.
+ * rules_check() compiles everything up front, each phrase of a list on
+ * its own so that an error names the phrase's line.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -53,23 +58,77 @@ rules_list_match(const struct rule_list *l, const char *value, bool glob)
 	return hit != l->negate;
 }
 
+/* The conditions of a rule, in the order they are tested. */
+enum rule_cond {
+	COND_NONE,
+	COND_CMD,
+	COND_STATUS,
+	COND_CODE,
+	COND_PROVIDER,
+	COND_REPORTER,
+	COND_TYPE,
+	COND_ACTION,
+	COND_SREASON,
+};
+
 /*
- * rules_conditions_hold - whether every condition of r holds for in; code
- * is the reply code as text ("" for none), formatted once per recipient by
- * the caller rather than once per rule.
+ * rules_failed_condition - the first condition of r that does not hold
+ * for in, or COND_NONE; code is the reply code as text ("" for none),
+ * formatted once per recipient by the caller rather than once per rule.
  */
-static bool
-rules_conditions_hold(const struct rule *r, const struct rule_input *in, const char *code)
+static enum rule_cond
+rules_failed_condition(const struct rule *r, const struct rule_input *in, const char *code)
 {
 	if (r->cmd_mask != 0 && ((r->cmd_mask >> in->command) & 1u) == r->cmd_negate)
-		return false;
-	return rules_list_match(&r->status, in->status, true) &&
-	       rules_list_match(&r->rcode, code, true) &&
-	       rules_list_match(&r->provider, in->provider, false) &&
-	       rules_list_match(&r->reporter, in->reporter, false) &&
-	       rules_list_match(&r->type, in->diag_type, false) &&
-	       rules_list_match(&r->action, in->action, false) &&
-	       rules_list_match(&r->sreason, in->status_reason, false);
+		return COND_CMD;
+	if (!rules_list_match(&r->status, in->status, true))
+		return COND_STATUS;
+	if (!rules_list_match(&r->rcode, code, true))
+		return COND_CODE;
+	if (!rules_list_match(&r->provider, in->provider, false))
+		return COND_PROVIDER;
+	if (!rules_list_match(&r->reporter, in->reporter, false))
+		return COND_REPORTER;
+	if (!rules_list_match(&r->type, in->diag_type, false))
+		return COND_TYPE;
+	if (!rules_list_match(&r->action, in->action, false))
+		return COND_ACTION;
+	if (!rules_list_match(&r->sreason, in->status_reason, false))
+		return COND_SREASON;
+	return COND_NONE;
+}
+
+/* rules_list_text - "name=v1,v2" of a condition list, into b */
+static void
+rules_list_text(struct buf *b, const char *name, const struct rule_list *l)
+{
+	buf_printf(b, "%s=%s", name, l->negate ? "!" : "");
+	for (size_t i = 0; i < l->n; i++)
+		buf_printf(b, "%s%s", i ? "," : "", l->v[i]);
+}
+
+/* rules_condition_text - the failed condition as the rule file writes it */
+static void
+rules_condition_text(struct buf *b, const struct rule *r, enum rule_cond c)
+{
+	buf_reset(b);
+	switch (c) {
+	case COND_CMD:
+		buf_printf(b, "cmd=%s", r->cmd_negate ? "!" : "");
+		for (int i = 0, n = 0; i < CMD_COUNT; i++)
+			if ((r->cmd_mask >> i) & 1u)
+				buf_printf(b, "%s%s", n++ ? "," : "",
+					   i == CMD_NONE ? "none" : smtp_cmd_name((enum smtp_cmd)i));
+		break;
+	case COND_STATUS: rules_list_text(b, "status", &r->status); break;
+	case COND_CODE: rules_list_text(b, "code", &r->rcode); break;
+	case COND_PROVIDER: rules_list_text(b, "provider", &r->provider); break;
+	case COND_REPORTER: rules_list_text(b, "reporter", &r->reporter); break;
+	case COND_TYPE: rules_list_text(b, "type", &r->type); break;
+	case COND_ACTION: rules_list_text(b, "action", &r->action); break;
+	case COND_SREASON: rules_list_text(b, "statusreason", &r->sreason); break;
+	case COND_NONE: break;
+	}
 }
 
 /* rules_compile - compile one rule's regex */
@@ -94,6 +153,42 @@ rules_compile(struct rules *rs, struct rule *r, char **error_r)
 	}
 	rs->compiled++;
 	return true;
+}
+
+/* rules_check - finish, and compile every regex and phrase */
+int
+rules_check(struct rules *rs, char **error_r)
+{
+	if (rules_finish(rs, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < rs->n; i++) {
+		struct rule *r = &rs->v[i];
+
+		/* Each phrase alone, so that an error names its line. */
+		for (size_t k = 0; k < r->nphrases; k++) {
+			const struct rule_phrase *ph = &r->phrases[k];
+			int err;
+			PCRE2_SIZE off;
+			pcre2_code *code = pcre2_compile((PCRE2_SPTR)r->pattern + ph->off, ph->len,
+							 r->options, &err, &off, NULL);
+
+			if (code == NULL) {
+				PCRE2_UCHAR text[256];
+
+				pcre2_get_error_message(err, text, sizeof(text));
+				*error_r = rules_errorf(r->file, ph->line,
+							"@phrases %s: regex error at offset %zu: %s",
+							r->id, (size_t)off, (const char *)text);
+				return -1;
+			}
+			pcre2_code_free(code);
+		}
+	}
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->v[i].pattern != NULL && rs->v[i].code == NULL &&
+		    !rules_compile(rs, &rs->v[i], error_r))
+			return -1;
+	return 0;
 }
 
 /* rules_note_error - keep the first run-time error */
@@ -193,29 +288,114 @@ rules_prescan(struct rules *rs, const char *diag, size_t n)
 	litset_scan(rs->lits, buf_str(rs->lower), buf_len(rs->lower));
 }
 
-/* rules_match - the first rule that matches a recipient */
+/* rules_explain_step - tell fn how rule r fared */
+static void
+rules_explain_step(rules_explain_fn *fn, void *ctx, const struct rule *r,
+		   enum rule_outcome outcome, const char *detail)
+{
+	struct rule_step step = {
+		.id = r->id, .file = r->file, .line = r->line, .reason = r->reason,
+		.outcome = outcome, .detail = detail,
+	};
+
+	fn(ctx, &step);
+}
+
+/*
+ * rules_explain_phrase - the phrase of r's phrase list that matched s at
+ * start, compiling the phrases one by one; NULL when r has none
+ */
+static const struct rule_phrase *
+rules_explain_phrase(struct rules *rs, const struct rule *r, const char *s, size_t n,
+		     size_t start, const char **file_r)
+{
+	struct rule *origin = r->like_origin != NULL ? rules_find(rs, r->like_origin) : NULL;
+	pcre2_match_data *md;
+	const struct rule_phrase *found = NULL;
+
+	if (origin == NULL || origin->nphrases == 0)
+		return NULL;
+	md = pcre2_match_data_create(1, NULL);
+	for (size_t k = 0; k < origin->nphrases && found == NULL && md != NULL; k++) {
+		struct rule_phrase *ph = &origin->phrases[k];
+		int err;
+		PCRE2_SIZE off;
+
+		if (ph->code == NULL && !ph->broken) {
+			ph->code = pcre2_compile((PCRE2_SPTR)origin->pattern + ph->off, ph->len,
+						 origin->options, &err, &off, NULL);
+			ph->broken = ph->code == NULL;
+		}
+		if (ph->code != NULL && pcre2_match(ph->code, (PCRE2_SPTR)s, n, start,
+						    PCRE2_ANCHORED, md, rs->mctx) >= 0)
+			found = ph;
+	}
+	pcre2_match_data_free(md);
+	*file_r = origin->file;
+	return found;
+}
+
+/* rules_explain_match - tell fn which text, and which phrase, decided */
+static void
+rules_explain_match(struct rules *rs, const struct rule *r, const char *s, size_t n,
+		    rules_explain_fn *fn, void *ctx)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rs->md);
+	size_t start = ov[0] <= n ? ov[0] : n, end = ov[1] <= n && ov[1] >= start ? ov[1] : start;
+	char *text = xstrndup(s + start, end - start);
+	struct rule_step step = {
+		.id = r->id, .file = r->file, .line = r->line, .reason = r->reason,
+		.outcome = RULE_DECIDED, .detail = text,
+	};
+	const struct rule_phrase *ph = rules_explain_phrase(rs, r, s, n, start, &step.phrase_file);
+
+	if (ph != NULL)
+		step.phrase_line = ph->line;
+	else
+		step.phrase_file = NULL;
+	fn(ctx, &step);
+	free(text);
+}
+
+/* rules_explain - the first rule that matches a recipient, each step told */
 bool
-rules_match(struct rules *rs, const struct rule_input *in, struct rule_result *out)
+rules_explain(struct rules *rs, const struct rule_input *in, struct rule_result *out,
+	      rules_explain_fn *fn, void *ctx)
 {
 	const char *diag = in->diagnostic != NULL ? in->diagnostic : "";
 	size_t dlen = strlen(diag);
-	char code[16];
+	struct buf *why = fn != NULL ? buf_create(LIMIT_RULE_LINE) : NULL;
+	char code[16], *error = NULL;
+	bool found = false;
 
+	if (!rs->finished && rules_finish(rs, &error) < 0)
+		rules_note_error(rs, error);
 	code[0] = '\0';
 	if (in->reply_code > 0)
 		snprintf(code, sizeof(code), "%d", in->reply_code);
 	rules_prescan(rs, diag, dlen);
-	for (size_t i = 0; i < rs->n; i++) {
+	for (size_t i = 0; i < rs->n && !found; i++) {
 		struct rule *r = &rs->v[i];
 		const char *s = diag;
 		size_t n = dlen;
+		enum rule_cond failed;
 
-		if (r->pattern_only || !rules_conditions_hold(r, in, code))
+		if (r->pattern_only || !r->resolved)
 			continue;
+		if ((failed = rules_failed_condition(r, in, code)) != COND_NONE) {
+			if (fn != NULL) {
+				rules_condition_text(why, r, failed);
+				rules_explain_step(fn, ctx, r, RULE_CONDITION, buf_str(why));
+			}
+			continue;
+		}
 		if (r->pattern != NULL) {
 			if (r->field == FIELD_DIAGNOSTIC) {
-				if (dlen == 0 || !rules_literal_ok(rs, r))
+				if (dlen == 0 || !rules_literal_ok(rs, r)) {
+					if (fn != NULL)
+						rules_explain_step(fn, ctx, r, RULE_ABSENT, "");
 					continue;
+				}
 			} else if (r->field == FIELD_TEXT) {
 				s = in->text != NULL ? in->text : "";
 				n = in->text != NULL ? in->text_len : 0;
@@ -223,13 +403,31 @@ rules_match(struct rules *rs, const struct rule_input *in, struct rule_result *o
 				s = in->subject != NULL ? in->subject : "";
 				n = strlen(s);
 			}
-			if (n == 0 || !rules_run(rs, r, s, n))
+			if (n > LIMIT_RULE_SUBJECT)
+				n = LIMIT_RULE_SUBJECT;
+			if (n == 0 || !rules_run(rs, r, s, n)) {
+				if (fn != NULL)
+					rules_explain_step(fn, ctx, r, n == 0 ? RULE_ABSENT : RULE_NO_MATCH,
+							   "");
 				continue;
+			}
+			if (fn != NULL)
+				rules_explain_match(rs, r, s, n, fn, ctx);
+		} else if (fn != NULL) {
+			rules_explain_step(fn, ctx, r, RULE_DECIDED, "");
 		}
 		out->id = r->id;
 		out->reason = r->reason;
 		out->hard = r->hard;
-		return true;
+		found = true;
 	}
-	return false;
+	buf_free(&why);
+	return found;
+}
+
+/* rules_match - the first rule that matches a recipient */
+bool
+rules_match(struct rules *rs, const struct rule_input *in, struct rule_result *out)
+{
+	return rules_explain(rs, in, out, NULL, NULL);
 }

@@ -1,114 +1,134 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * provider - domain suffixes of the providers whose replies need their
- * own reading.  A host belongs to a provider when it equals one of the
- * suffixes or ends with "." and the suffix.
+ * own reading, as the @provider lines of the rule files list them.  The
+ * table is small (about a hundred suffixes): a linear scan whose first
+ * test is the suffix's last character costs less than hashing the host.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "util/caps.h"
 #include "mail/provider.h"
+#include "util/xalloc.h"
 
-/* P - one row: a domain suffix, its length, and the provider's name. */
-#define P(suffix, name) { suffix, sizeof(suffix) - 1, name }
-
-static const struct {
-	const char *suffix;
+struct provider_suffix {
+	char *suffix;		/* lower case, no trailing dot */
 	size_t len;
-	const char *name;
-} providers[] = {
-	P("google.com", "google"),
-	P("googlemail.com", "google"),
-	P("gmail.com", "google"),
-	P("1e100.net", "google"),
-	P("googlegroups.com", "google"),
-	P("outlook.com", "microsoft"),
-	P("hotmail.com", "microsoft"),
-	P("hotmail.co.uk", "microsoft"),
-	P("hotmail.fr", "microsoft"),
-	P("live.com", "microsoft"),
-	P("msn.com", "microsoft"),
-	P("outlook.jp", "microsoft"),
-	P("office365.com", "microsoft"),
-	P("onmicrosoft.com", "microsoft"),
-	P("exchangelabs.com", "microsoft"),
-	P("yahoo.com", "yahoo"),
-	P("yahoo.co.jp", "yahoo"),
-	P("yahoo.co.uk", "yahoo"),
-	P("yahoo.fr", "yahoo"),
-	P("yahoo.de", "yahoo"),
-	P("yahoodns.net", "yahoo"),
-	P("ymail.com", "yahoo"),
-	P("rocketmail.com", "yahoo"),
-	P("aol.com", "aol"),
-	P("aol.jp", "aol"),
-	P("aim.com", "aol"),
-	P("icloud.com", "apple"),
-	P("me.com", "apple"),
-	P("mac.com", "apple"),
-	P("apple.com", "apple"),
-	P("privaterelay.appleid.com", "apple"),
-	P("cox.net", "cox"),
-	P("orange.fr", "orange"),
-	P("wanadoo.fr", "orange"),
-	P("laposte.net", "laposte"),
-	P("secureserver.net", "godaddy"),
-	P("mimecast.com", "mimecast"),
-	P("messagelabs.com", "messagelabs"),
-	P("qq.com", "tencent"),
-	P("zoho.com", "zoho"),
-	P("zohomail.com", "zoho"),
-	P("docomo.ne.jp", "nttdocomo"),
-	P("ezweb.ne.jp", "kddi"),
-	P("au.com", "kddi"),
-	P("charter.net", "spectrum"),
-	P("rr.com", "spectrum"),
-	P("spectrum.net", "spectrum"),
-	P("cloudflare.net", "cloudflare"),
-	P("facebook.com", "facebook"),
-	P("gmx.net", "gmx"),
-	P("gmx.de", "gmx"),
-	P("gmx.com", "gmx"),
-	P("web.de", "gmx"),
-	P("mail.ru", "mailru"),
-	P("yandex.ru", "yandex"),
-	P("yandex.net", "yandex"),
-	P("i.ua", "iua"),
+	char *name;
 };
 
-#undef P
+struct provider_table {
+	struct provider_suffix *v;
+	size_t n, cap;
+};
+
+/* provider_table_create - an empty table */
+struct provider_table *
+provider_table_create(void)
+{
+	return xcalloc(1, sizeof(struct provider_table));
+}
+
+/* provider_table_free - release *tp and set it to NULL */
+void
+provider_table_free(struct provider_table **tp)
+{
+	struct provider_table *t = *tp;
+
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].suffix);
+		free(t->v[i].name);
+	}
+	free(t->v);
+	free(t);
+	*tp = NULL;
+}
+
+/* provider_word - whether s is a well-formed name or domain suffix */
+static bool
+provider_word(const char *s, bool domain)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!isalnum(c) && c != '-' && !(domain && c == '.') && !(!domain && c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* provider_add - add one domain suffix of a provider */
+bool
+provider_add(struct provider_table *t, const char *name, const char *suffix)
+{
+	struct provider_suffix *p;
+
+	if (!provider_word(name, false) || !provider_word(suffix, true) ||
+	    t->n >= LIMIT_PROVIDER_SUFFIXES)
+		return false;
+	for (const char *c = name; *c != '\0'; c++)
+		if (isupper((unsigned char)*c))
+			return false;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->v = xrealloc(t->v, t->cap * sizeof(*t->v));
+	}
+	p = &t->v[t->n++];
+	p->suffix = xstrdup(suffix);
+	for (char *c = p->suffix; *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	p->len = strlen(suffix);
+	p->name = xstrdup(name);
+	return true;
+}
 
 /* provider_of - the provider of a host or domain */
 const char *
-provider_of(const char *host)
+provider_of(const struct provider_table *t, const char *host)
 {
 	size_t n;
 
-	if (host == NULL)
+	if (t == NULL || host == NULL)
 		return NULL;
 	n = strlen(host);
 	while (n > 0 && host[n - 1] == '.')
 		n--;
-	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
-		size_t m = providers[i].len;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct provider_suffix *p = &t->v[i];
+		size_t m = p->len;
 
 		/* The last character rules most suffixes out cheaply. */
-		if (n < m || tolower((unsigned char)host[n - 1]) != providers[i].suffix[m - 1])
+		if (n < m || tolower((unsigned char)host[n - 1]) != p->suffix[m - 1])
 			continue;
-		if (strncasecmp(host + n - m, providers[i].suffix, m) == 0 &&
+		if (strncasecmp(host + n - m, p->suffix, m) == 0 &&
 		    (n == m || host[n - m - 1] == '.'))
-			return providers[i].name;
+			return p->name;
 	}
 	return NULL;
 }
 
 /* provider_valid - whether a name is a provider name */
-int
-provider_valid(const char *name)
+bool
+provider_valid(const struct provider_table *t, const char *name)
 {
-	for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
-		if (strcmp(providers[i].name, name) == 0)
-			return 1;
-	return 0;
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (strcmp(t->v[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* provider_count - suffixes in the table */
+size_t
+provider_count(const struct provider_table *t)
+{
+	return t != NULL ? t->n : 0;
 }

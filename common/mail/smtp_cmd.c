@@ -4,7 +4,7 @@
  *
  * MTAs say it in many ways: Postfix "(in reply to RCPT TO command)", Exim
  * "after RCPT TO:<...>", Sendmail transcripts ">>> DATA", qmail "does not
- * like recipient", Yahoo "[RCPT_TO]".  The command matters to the
+ * like recipient", Yahoo "[RCPT_TO]", filters "SMTP command: DATA".  The command matters to the
  * classifier: a refusal at MAIL FROM is about the sender, one after DATA
  * about the content.  Pure, no allocation.
  */
@@ -63,7 +63,8 @@ static const struct cmd_phrase cmd_weak[] = {
 static const struct {
 	const char *lead;
 	bool want_word;
-} cmd_leads[] = { { "in reply to ", true }, { "after ", false }, { "did not like our ", false } };
+} cmd_leads[] = { { "in reply to ", true }, { "after ", false }, { "did not like our ", false },
+		  { "smtp command: ", false }, { "smtp command ", false } };
 
 /* smtp_cmd_name - the name of a command */
 const char *

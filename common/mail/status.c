@@ -130,6 +130,7 @@ bool
 status_pick(const char *text, size_t len, char out[STATUS_SIZE])
 {
 	char best[STATUS_SIZE] = "", weak[STATUS_SIZE] = "", found[STATUS_SIZE];
+	char success[STATUS_SIZE] = "";
 	size_t off = 0;
 
 	while (off < len && status_find(text + off, len - off, found)) {
@@ -138,6 +139,16 @@ status_pick(const char *text, size_t len, char out[STATUS_SIZE])
 		if (at == NULL)
 			break;
 		off = (size_t)(at - text) + strlen(found);
+		/*
+		 * A transcript quotes the 2.x.x replies that went before the
+		 * failure ("250 2.1.5 Ok", then "451 4.3.0 ... error"): a
+		 * success code stands only when no failure code is there.
+		 */
+		if (found[0] == '2') {
+			if (success[0] == '\0')
+				memcpy(success, found, sizeof(success));
+			continue;
+		}
 		/* x.0.0 and 4.4.7 are kept only for want of anything better. */
 		if (status_zero(found) || strcmp(found, "4.4.7") == 0) {
 			if (weak[0] == '\0')
@@ -151,13 +162,18 @@ status_pick(const char *text, size_t len, char out[STATUS_SIZE])
 	}
 	if (best[0] == '\0')
 		memcpy(best, weak, sizeof(best));
+	if (best[0] == '\0')
+		memcpy(best, success, sizeof(best));
 	memcpy(out, best, STATUS_SIZE);
 	return out[0] != '\0';
 }
 
-/* reply_code_before_status - the code of "550 5.1.1" or "550-5.1.1", or 0 */
+/*
+ * reply_code_before_status - the code of "550 5.1.1" or "550-5.1.1", or
+ * 0; with failure, only a 4xx or 5xx code
+ */
 static int
-reply_code_before_status(const char *text, size_t len)
+reply_code_before_status(const char *text, size_t len, bool failure)
 {
 	for (size_t i = 4; i + 5 <= len; i++) {
 		const char *p = text + i;
@@ -166,22 +182,22 @@ reply_code_before_status(const char *text, size_t len)
 		    !isdigit((unsigned char)p[2]) || p[0] != p[-4] ||
 		    !isdigit((unsigned char)p[-3]) || !isdigit((unsigned char)p[-2]))
 			continue;
-		if (i > 4 && (isalnum((unsigned char)p[-5]) || p[-5] == '.'))
+		if ((i > 4 && (isalnum((unsigned char)p[-5]) || p[-5] == '.')) ||
+		    (failure && p[0] == '2'))
 			continue;
 		return (p[-4] - '0') * 100 + (p[-3] - '0') * 10 + (p[-2] - '0');
 	}
 	return 0;
 }
 
-int
-reply_code_find(const char *text, size_t len)
+/*
+ * reply_code_scan - the first reply code of text[0..len) in running text,
+ * or 0; with failure, only a 4xx or 5xx code
+ */
+static int
+reply_code_scan(const char *text, size_t len, bool failure)
 {
 	const char *end = text + len;
-	int code;
-
-	/* "220-banner 421 4.2.1 ...": the code that goes with the status wins. */
-	if ((code = reply_code_before_status(text, len)) != 0)
-		return code;
 
 	for (const char *p = text; p + 3 <= end; p++) {
 		if (p > text && !(isspace((unsigned char)p[-1]) || strchr("(<[#:;\"'=", p[-1])))
@@ -196,10 +212,29 @@ reply_code_find(const char *text, size_t len)
 		/* A success code in running text is a number, unless a status follows. */
 		if (p[0] == '2' && p > text && !(p + 5 < end && p[4] == '2' && p[5] == '.'))
 			continue;
+		if (failure && p[0] == '2')
+			continue;
 		/* "550-5.1.1" continuation lines and "550 5.1.1" both qualify. */
 		return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
 	}
 	return 0;
+}
+
+int
+reply_code_find(const char *text, size_t len)
+{
+	int code;
+
+	/*
+	 * "220-banner 421 4.2.1 ...": the code that goes with the status wins.
+	 * A transcript's 250 replies came before the failure it reports: a
+	 * success code stands only when there is no failure code.
+	 */
+	if ((code = reply_code_before_status(text, len, true)) != 0 ||
+	    (code = reply_code_scan(text, len, true)) != 0 ||
+	    (code = reply_code_before_status(text, len, false)) != 0)
+		return code;
+	return reply_code_scan(text, len, false);
 }
 
 bool
@@ -215,56 +250,61 @@ status_from_reply(int reply_code, char out[STATUS_SIZE])
 
 /*
  * The reason RFC 3463 (and the IANA registry) gives each code, in
- * Sisimai's names so that results compare.  "generic" marks codes that
- * say too little to decide alone (x.0.0 style, x.7.0, x.7.1): the text of
- * the diagnostic should decide, and only failing that the code.  Codes
- * not listed here have no reason of their own, except that any X.6.x is
- * about content and any X.7.x about security (see status_reason()).
+ * Sisimai's names so that results compare.  A row whose code starts with
+ * "X" holds for both classes; a row with a class is an exception for that
+ * class and comes first.  "generic" marks codes that say too little to
+ * decide alone (X.0.0 style, X.7.0, X.7.1, X.2.1...): the text of the
+ * diagnostic should decide, and only failing that the code.  Codes not
+ * listed here have no reason of their own, except that any X.6.x is about
+ * content and any X.7.x about security (see status_reason()).
  */
 static const struct {
 	const char *code;
 	enum reason reason;
 	bool generic;
 } status_map[] = {
-	{ "4.1.6", REASON_HASMOVED, false },	{ "4.1.7", REASON_REJECTED, false },
-	{ "4.1.8", REASON_REJECTED, false },	{ "4.1.9", REASON_SYSTEMERROR, false },
-	{ "4.2.1", REASON_SUSPEND, false },	{ "4.2.2", REASON_MAILBOXFULL, false },
-	{ "4.2.3", REASON_EXCEEDLIMIT, false }, { "4.2.4", REASON_FILTERED, false },
-	{ "4.3.1", REASON_SYSTEMFULL, false },	{ "4.3.2", REASON_NOTACCEPT, false },
-	{ "4.3.3", REASON_SYSTEMERROR, false }, { "4.3.5", REASON_SYSTEMERROR, false },
-	{ "4.4.1", REASON_EXPIRED, true },	{ "4.4.2", REASON_NETWORKERROR, false },
-	{ "4.4.3", REASON_SYSTEMERROR, false }, { "4.4.4", REASON_NETWORKERROR, false },
-	{ "4.4.5", REASON_SYSTEMFULL, false },	{ "4.4.6", REASON_NETWORKERROR, false },
-	{ "4.4.7", REASON_EXPIRED, false },	{ "4.4.8", REASON_NETWORKERROR, false },
-	{ "4.5.3", REASON_SYSTEMERROR, false }, { "4.5.5", REASON_SYSTEMERROR, false },
-	{ "4.6.0", REASON_CONTENTERROR, true }, { "4.7.1", REASON_BLOCKED, true },
-	{ "4.7.2", REASON_BLOCKED, false },	{ "4.7.16", REASON_MESGTOOBIG, false },
-	{ "4.7.24", REASON_AUTHFAILURE, false }, { "4.7.25", REASON_REQUIREPTR, false },
-	{ "4.7.26", REASON_AUTHFAILURE, false },
-	{ "5.1.0", REASON_USERUNKNOWN, true },	{ "5.1.1", REASON_USERUNKNOWN, false },
-	{ "5.1.2", REASON_HOSTUNKNOWN, false }, { "5.1.3", REASON_USERUNKNOWN, false },
-	{ "5.1.4", REASON_FILTERED, false },	{ "5.1.6", REASON_HASMOVED, false },
-	{ "5.1.7", REASON_REJECTED, false },	{ "5.1.8", REASON_REJECTED, false },
-	{ "5.1.9", REASON_SYSTEMERROR, false }, { "5.1.10", REASON_NOTACCEPT, false },
-	{ "5.2.0", REASON_FILTERED, true },	{ "5.2.1", REASON_FILTERED, false },
-	{ "5.2.2", REASON_MAILBOXFULL, false }, { "5.2.3", REASON_EXCEEDLIMIT, false },
-	{ "5.2.4", REASON_FILTERED, false },	{ "5.3.0", REASON_SYSTEMERROR, true },
-	{ "5.3.1", REASON_SYSTEMFULL, false },	{ "5.3.2", REASON_NOTACCEPT, false },
-	{ "5.3.3", REASON_SYSTEMERROR, false }, { "5.3.4", REASON_MESGTOOBIG, false },
-	{ "5.3.5", REASON_SYSTEMERROR, false }, { "5.4.0", REASON_NETWORKERROR, true },
-	{ "5.4.3", REASON_SYSTEMERROR, false }, { "5.4.4", REASON_HOSTUNKNOWN, false },
-	{ "5.5.2", REASON_SYNTAXERROR, false }, { "5.5.3", REASON_TOOMANYCONN, false },
-	{ "5.5.4", REASON_SYSTEMERROR, false }, { "5.5.5", REASON_SYSTEMERROR, false },
-	{ "5.5.6", REASON_SYNTAXERROR, false }, { "5.6.0", REASON_CONTENTERROR, true },
-	{ "5.7.0", REASON_SECURITYERROR, true }, { "5.7.1", REASON_SECURITYERROR, true },
-	{ "5.7.13", REASON_SUSPEND, false },	{ "5.7.16", REASON_MESGTOOBIG, false },
-	{ "5.7.17", REASON_HASMOVED, false },	{ "5.7.18", REASON_HASMOVED, false },
-	{ "5.7.20", REASON_AUTHFAILURE, false }, { "5.7.21", REASON_AUTHFAILURE, false },
-	{ "5.7.22", REASON_AUTHFAILURE, false }, { "5.7.23", REASON_AUTHFAILURE, false },
-	{ "5.7.24", REASON_AUTHFAILURE, false }, { "5.7.25", REASON_REQUIREPTR, false },
-	{ "5.7.26", REASON_AUTHFAILURE, false }, { "5.7.27", REASON_NOTACCEPT, false },
-	{ "5.7.28", REASON_SPAMDETECTED, false }, { "5.7.29", REASON_AUTHFAILURE, false },
-	{ "5.7.30", REASON_FAILEDSTARTTLS, false },
+	/* A temporary X.y.0 says nothing; 4.4.4 is a routing failure for now. */
+	{ "4.1.0", REASON_UNDEFINED, true },	 { "4.2.0", REASON_UNDEFINED, true },
+	{ "4.3.0", REASON_UNDEFINED, true },	 { "4.4.0", REASON_UNDEFINED, true },
+	{ "4.4.4", REASON_NETWORKERROR, false }, { "4.7.1", REASON_BLOCKED, true },
+	{ "4.7.2", REASON_BLOCKED, false },	 { "5.7.1", REASON_SECURITYERROR, true },
+	/* 5.4.1 is Microsoft's unknown recipient and Zoho's filter refusal. */
+	{ "5.4.1", REASON_UNDEFINED, true },
+	/* X.1.x addressing */
+	{ "X.1.0", REASON_USERUNKNOWN, true },	 { "X.1.1", REASON_USERUNKNOWN, false },
+	{ "X.1.2", REASON_HOSTUNKNOWN, false },	 { "X.1.3", REASON_USERUNKNOWN, false },
+	{ "X.1.4", REASON_FILTERED, false },	 { "X.1.6", REASON_HASMOVED, false },
+	{ "X.1.7", REASON_REJECTED, false },	 { "X.1.8", REASON_REJECTED, false },
+	{ "X.1.9", REASON_SYSTEMERROR, false },	 { "X.1.10", REASON_NOTACCEPT, false },
+	/* X.2.x mailbox; X.2.1 "disabled" is also used for other refusals. */
+	{ "X.2.0", REASON_FILTERED, true },	 { "X.2.1", REASON_SUSPEND, true },
+	{ "X.2.2", REASON_MAILBOXFULL, false },	 { "X.2.3", REASON_EXCEEDLIMIT, false },
+	{ "X.2.4", REASON_FILTERED, false },
+	/* X.3.x mail system */
+	{ "X.3.0", REASON_SYSTEMERROR, true },	 { "X.3.1", REASON_SYSTEMFULL, false },
+	{ "X.3.2", REASON_NOTACCEPT, false },	 { "X.3.3", REASON_SYSTEMERROR, false },
+	{ "X.3.4", REASON_MESGTOOBIG, false },	 { "X.3.5", REASON_SYSTEMERROR, false },
+	/* X.4.x network and routing */
+	{ "X.4.0", REASON_NETWORKERROR, true },	 { "X.4.1", REASON_EXPIRED, true },
+	{ "X.4.2", REASON_NETWORKERROR, false }, { "X.4.3", REASON_SYSTEMERROR, false },
+	{ "X.4.4", REASON_HOSTUNKNOWN, false },	 { "X.4.5", REASON_SYSTEMFULL, false },
+	{ "X.4.6", REASON_NETWORKERROR, false }, { "X.4.7", REASON_EXPIRED, false },
+	{ "X.4.8", REASON_NETWORKERROR, false },
+	/* X.5.x protocol */
+	{ "X.5.1", REASON_SYNTAXERROR, false },	 { "X.5.2", REASON_SYNTAXERROR, false },
+	{ "X.5.3", REASON_TOOMANYCONN, false },	 { "X.5.4", REASON_SYNTAXERROR, false },
+	{ "X.5.5", REASON_SYSTEMERROR, false },	 { "X.5.6", REASON_SYNTAXERROR, false },
+	/* X.6.x content, X.7.x security and policy */
+	{ "X.6.0", REASON_CONTENTERROR, true },	 { "X.7.0", REASON_SECURITYERROR, true },
+	{ "X.7.10", REASON_FAILEDSTARTTLS, false }, { "X.7.13", REASON_SUSPEND, false },
+	{ "X.7.16", REASON_MESGTOOBIG, false },	 { "X.7.17", REASON_HASMOVED, false },
+	{ "X.7.18", REASON_HASMOVED, false },	 { "X.7.20", REASON_AUTHFAILURE, false },
+	{ "X.7.21", REASON_AUTHFAILURE, false }, { "X.7.22", REASON_AUTHFAILURE, false },
+	{ "X.7.23", REASON_AUTHFAILURE, false }, { "X.7.24", REASON_AUTHFAILURE, false },
+	{ "X.7.25", REASON_REQUIREPTR, false },	 { "X.7.26", REASON_AUTHFAILURE, false },
+	/* X.7.27: the sender's domain has a null MX (RFC 7505 4.2). */
+	{ "X.7.27", REASON_REJECTED, false },	 { "X.7.28", REASON_SPAMDETECTED, false },
+	{ "X.7.29", REASON_AUTHFAILURE, false }, { "X.7.30", REASON_FAILEDSTARTTLS, false },
 };
 
 enum reason
@@ -281,7 +321,9 @@ status_reason(const char *status, bool *generic_r)
 	}
 	sd = status + 2;
 	for (size_t i = 0; i < sizeof(status_map) / sizeof(status_map[0]); i++) {
-		if (strcmp(status_map[i].code, status) == 0) {
+		const char *c = status_map[i].code;
+
+		if ((c[0] == 'X' ? strcmp(c + 2, sd) : strcmp(c, status)) == 0) {
 			*generic_r = status_map[i].generic;
 			return status_map[i].reason;
 		}

@@ -238,6 +238,24 @@ dsn_typed_value(const char *value, char **type_r)
 	return semi;
 }
 
+/*
+ * dsn_type_prefix - length of an address type written before an address
+ * with '=' ("SMTP=", "RFC822="), as Lotus Notes and some gateways do, or 0
+ */
+size_t
+dsn_type_prefix(const char *s, size_t n)
+{
+	static const char *const types[] = { "smtp=", "rfc822=" };
+
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+		size_t m = strlen(types[k]);
+
+		if (n > m && strncasecmp(s, types[k], m) == 0)
+			return m;
+	}
+	return 0;
+}
+
 char *
 dsn_address(const char *value)
 {
@@ -256,6 +274,9 @@ dsn_address(const char *value)
 		start = s;
 		stop = start + strcspn(start, " \t\r\n\"',;>");
 	}
+	/* "rfc822; SMTP=user@example.com" (Lotus Notes): the type again. */
+	if (stop > start)
+		start += dsn_type_prefix(start, (size_t)(stop - start));
 	if (stop <= start || (size_t)(stop - start) > LIMIT_ADDRESS_LEN)
 		return NULL;
 	addr = xstrndup(start, (size_t)(stop - start));

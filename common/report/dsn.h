@@ -41,6 +41,13 @@ void dsn_free(struct dsn **dp);
 const char *dsn_get(const struct dsn_group *g, const char *name);
 
 /*
+ * dsn_type_prefix - length of an address type written before an address
+ * with '=' ("SMTP=user@example.com", as Lotus Notes and some gateways
+ * write it), or 0
+ */
+size_t dsn_type_prefix(const char *s, size_t n);
+
+/*
  * dsn_address - the bare address of an address field such as
  * "rfc822; <User@Example.COM>": type and angle brackets removed, the
  * domain lower-cased.  Returns an allocated string or NULL if there is no

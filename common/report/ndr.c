@@ -183,6 +183,9 @@ ndr_parse(struct report *r, struct buf *scratch)
 		goto out;
 	if (ses_parse(r, text, len) > 0)
 		goto out;
+	/* A whitelist request may say "not delivered"; it is no bounce. */
+	if (report_challenge(r, text, lead_cut))
+		goto out;
 	if (!ndr_is_bounce(r, text, lead_cut)) {
 		(void)report_detect(r);
 		goto out;

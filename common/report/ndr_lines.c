@@ -228,6 +228,23 @@ ndr_phrase_before(const char *s, size_t a)
 	       (e - w == 3 && strncasecmp(s + w, "for", 3) == 0);
 }
 
+/*
+ * ndr_after_from - whether the address at s[a] follows "from" or
+ * "sender" ("mail from <x>", "sender: x"): the sender, not a recipient
+ */
+static bool
+ndr_after_from(const char *s, size_t a)
+{
+	size_t e = a, w;
+
+	while (e > 0 && strchr(" \t<\"(:=", s[e - 1]) != NULL)
+		e--;
+	for (w = e; w > 0 && isalpha((unsigned char)s[w - 1]); w--)
+		;
+	return (e - w == 4 && strncasecmp(s + w, "from", 4) == 0) ||
+	       (e - w == 6 && strncasecmp(s + w, "sender", 6) == 0);
+}
+
 /* ndr_add_lead - remember an address position */
 static void
 ndr_add_lead(struct ndr *x, size_t line, const char *s, size_t a, size_t alen, size_t rest,
@@ -335,8 +352,12 @@ ndr_only_address(struct ndr *x)
 		size_t n = x->lines[i].n, pos = 0;
 
 		while (ndr_addr_span(s, n, &pos, &a, &alen)) {
-			char *addr = ndr_addr_copy(s + a, alen);
+			char *addr;
 
+			/* "not accepting mail from <sender>": the sender, named so. */
+			if (ndr_after_from(s, a))
+				continue;
+			addr = ndr_addr_copy(s + a, alen);
 			if (ndr_role(addr) || ndr_sender(x->r, addr) ||
 			    (found != NULL && strcmp(found, addr) == 0)) {
 				free(addr);

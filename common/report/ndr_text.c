@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "report/dsn.h"
 #include "report/ndr_text.h"
 #include "util/caps.h"
 #include "util/xalloc.h"
@@ -231,6 +232,9 @@ ndr_is_bounce(const struct report *r, const char *text, size_t len)
 	char lower[4096];
 	size_t n;
 
+	/* A read receipt (RFC 8098) is a report, but no bounce. */
+	if (r->hdr_flags & HDR_MDN)
+		return false;
 	if (r->failed_rcpts != NULL || (r->hdr_flags & HDR_REPORT) || ndr_daemon_sender(r->from))
 		return true;
 	if (r->subject != NULL) {
@@ -248,11 +252,19 @@ ndr_is_bounce(const struct report *r, const char *text, size_t len)
 bool
 ndr_is_delay(const struct report *r, const char *text, size_t len)
 {
+	/*
+	 * The delay templates of Postfix, Sendmail and Exim, Exchange's
+	 * "Delivery is delayed" and "hasn't been delivered yet", Gmail's
+	 * "temporary problem ... will retry", Yahoo's "will keep trying".
+	 */
 	static const char *const phrases[] = {
 		"this is a warning message only", "this is a warning only",
 		"has been delayed", "will be retried", "still being retried",
 		"will continue to be attempted", "delivery is delayed", "delay notification",
 		"not yet been delivered", "will keep trying", "will try again",
+		"will retry", "temporary problem delivering", "hasn't been delivered yet",
+		"has not been delivered yet", "if the delivery fails permanently",
+		"delivery attempts will continue", "will continue to try",
 	};
 	char lower[4096];
 	size_t n;
@@ -331,6 +343,8 @@ ndr_addr_span(const char *s, size_t n, size_t *pos, size_t *start, size_t *alen)
 		/* Punctuation that opens a token is not part of the address. */
 		while (a < i && strchr(".'`=/-", s[a]) != NULL)
 			a++;
+		/* "SMTP=user@example.com": an address type, not the local part. */
+		a += dsn_type_prefix(s + a, i - a);
 		for (b = i + 1; b < n && ndr_domain_char((unsigned char)s[b]); b++)
 			dots += s[b] == '.';
 		while (b > i + 1 && (s[b - 1] == '.' || s[b - 1] == '-')) {

@@ -152,6 +152,8 @@ parse_flags(struct report *r, const char *name, const char *v)
 	} else if (strcasecmp(name, "Content-Type") == 0 &&
 		   strncasecmp(v, "multipart/report", 16) == 0) {
 		r->hdr_flags |= HDR_REPORT;
+		if (strcasestr(v, "disposition-notification") != NULL)
+			r->hdr_flags |= HDR_MDN;
 	}
 }
 
@@ -355,6 +357,22 @@ parse_fix_arf(struct report *r)
 	}
 }
 
+/*
+ * parse_commands - the SMTP command of each recipient whose report and
+ * text named none: its diagnostic may still say ("refused to talk to me",
+ * "after RCPT TO").
+ */
+static void
+parse_commands(struct report *r)
+{
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		struct report_rcpt *rc = &r->rcpt[i];
+
+		if (rc->command == CMD_NONE && rc->diagnostic != NULL)
+			rc->command = smtp_cmd_find(rc->diagnostic, strlen(rc->diagnostic));
+	}
+}
+
 /* report_parser_run - parse one raw message into a report */
 struct report *
 report_parser_run(struct report_parser *p, const char *data, size_t len)
@@ -388,6 +406,7 @@ report_parser_run(struct report_parser *p, const char *data, size_t len)
 		ndr_parse(r, p->part);
 	else if (r->format == FORMAT_DSN && r->text_len > 0)
 		ndr_enrich(r, p->part);
+	parse_commands(r);
 	free(copy);
 	return r;
 }

@@ -35,6 +35,7 @@ enum report_hdr_flags {
 	HDR_BULK = (1 << 3),		/* Precedence: bulk, junk or list */
 	HDR_REPORT = (1 << 4),		/* Content-Type: multipart/report */
 	HDR_LIST = (1 << 5),		/* List-Id or List-Unsubscribe */
+	HDR_MDN = (1 << 6),		/* report-type=disposition-notification */
 };
 
 struct report_rcpt {

@@ -41,6 +41,24 @@ static const char *const challenge_phrases[] = {
 	"please verify your message",
 };
 
+/*
+ * Phrases that only challenge-response and whitelist systems write (Boxbe's
+ * "guest list", Spam Arrest, Bluebottle, "prove you are a human"), and
+ * the hold notices of mailing lists (Mailman: "is being held until the
+ * list moderator can review it"): they hold even in a notice that says
+ * the message "was not delivered", which would otherwise read as a
+ * bounce.  A held or challenged message may still arrive.
+ */
+static const char *const challenge_strong[] = {
+	"boxbe", "bluebottle", "spam arrest", "spamarrest", "guest list",
+	"challenge-response", "challenge/response", "approved senders list",
+	"to be added to my whitelist", "add yourself to my whitelist",
+	"confirm that you are a human", "prove that you are a human",
+	"verify that you are a human", "verify you are a human", "mailbox is protected by",
+	"held until the list moderator", "awaits moderator approval",
+	"awaiting moderator approval",
+};
+
 /* detect_prefix - whether lower-case s starts with (or, after "re: ", has) a phrase */
 static bool
 detect_subject(const char *subject, const char *const *list, size_t count)
@@ -101,6 +119,21 @@ detect_add(struct report *r, const char *addr, enum report_format format, const 
 	r->format = format;
 	r->engine = engine;
 	return true;
+}
+
+/* report_challenge - a challenge or whitelist request, even if it looks like a bounce */
+bool
+report_challenge(struct report *r, const char *text, size_t len)
+{
+	const char *subject = r->subject != NULL ? r->subject : "";
+	size_t n = sizeof(challenge_strong) / sizeof(challenge_strong[0]);
+
+	if (r->from == NULL || r->failed_rcpts != NULL || (r->hdr_flags & HDR_REPORT))
+		return false;
+	if (!detect_contains(subject, strlen(subject), challenge_strong, n) &&
+	    !detect_contains(text, len, challenge_strong, n))
+		return false;
+	return detect_add(r, r->from, FORMAT_CHALLENGE, "challenge");
 }
 
 /* report_detect - classify a message that names no failed recipient */

@@ -18,4 +18,12 @@
  */
 bool report_detect(struct report *r);
 
+/*
+ * report_challenge - when the report part text[0..len) or the subject
+ * holds a phrase only challenge-response systems write, add the sender of
+ * the request as report_detect() does and return true; a message with an
+ * RFC 3464 report or X-Failed-Recipients is never one.
+ */
+bool report_challenge(struct report *r, const char *text, size_t len);
+
 #endif

@@ -63,8 +63,18 @@
 /* Rules in all files together; each costs memory and a literal check. */
 #define LIMIT_RULES		4096
 
-/* A rule, after joining continuation lines. */
+/* A rule, after joining continuation lines; also one phrase of a list. */
 #define LIMIT_RULE_LINE		4096
+
+/*
+ * Phrases of one @phrases list, and the length of the regex they make
+ * together: the largest built-in list has about a hundred phrases.
+ */
+#define LIMIT_RULE_PHRASES	512
+#define LIMIT_RULE_PATTERN	(32 * 1024)
+
+/* Domain suffixes of all @provider lines together. */
+#define LIMIT_PROVIDER_SUFFIXES	4096
 
 /*
  * PCRE2 limits set on every match: bounce text is written by strangers,

@@ -80,9 +80,11 @@ litset_add(struct litset *l, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		lit[i] = (char)tolower((unsigned char)s[i]);
 	lit[n] = '\0';
-	for (size_t i = 0; i < l->n; i++)
-		if (l->lens[i] == n && memcmp(l->lits[i], lit, n) == 0)
-			return (int)i;
+	/* A literal already there shares its bucket: no need to look further. */
+	h = litset_hash((const unsigned char *)lit);
+	for (uint32_t k = l->bucket[h]; k != 0; k = l->next[k - 1])
+		if (l->lens[k - 1] == n && memcmp(l->lits[k - 1], lit, n) == 0)
+			return (int)(k - 1);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
 		l->lits = xrealloc(l->lits, l->cap * sizeof(*l->lits));
@@ -90,7 +92,6 @@ litset_add(struct litset *l, const char *s, size_t n)
 		l->next = xrealloc(l->next, l->cap * sizeof(*l->next));
 		l->stamp = xrealloc(l->stamp, l->cap * sizeof(*l->stamp));
 	}
-	h = litset_hash((const unsigned char *)lit);
 	l->lits[l->n] = xstrdup(lit);
 	l->lens[l->n] = n;
 	l->stamp[l->n] = 0;
@@ -284,6 +285,18 @@ lit_pieces(const char *p, size_t (*groups)[2], size_t ngroups, const struct litr
 	return total;
 }
 
+/* lit_meta - whether c is a metacharacter that ends a literal run */
+static bool
+lit_meta(unsigned char c)
+{
+	switch (c) {
+	case '.': case '^': case '$': case '|': case ')': case '*': case '+': case '?': case '{':
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * lit_alternative - literals one of which p[0..n) (no top-level '|')
  * requires, or with all (top level only) its pieces; 0 if none.
@@ -320,7 +333,7 @@ lit_alternative(const char *p, size_t n, bool caseless,
 			litrun_end(&r);
 			i = q ? lit_quantifier_end(p, n, next) : next;
 			continue;
-		} else if (strchr(".^$|)*+?{", c) != NULL || (c >= 0x80 && caseless)) {
+		} else if (lit_meta(c) || (c >= 0x80 && caseless)) {
 			/* Not a literal; skip any quantifier that applies to it. */
 			litrun_end(&r);
 			if (c == '{' && lit_quantifier(p, n, i) != 0)

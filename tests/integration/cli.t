@@ -83,6 +83,11 @@ json_ok "$(printf '%s' "$OUT" | head -1)" \
 ok $? "classify prints the JSON line of rebound-pipe --classify"
 is "$OUT" "$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" --classify \
 	"$T/postfix-multi.eml")" "same output as rebound-pipe --classify"
+run classify --explain "$T/postfix-multi.eml"
+likef "$RC:$OUT" '^0:.*recipient ann@bad\.example.*rules tried, in order:.*decided by ' \
+	"classify --explain lists the rules tried and what decided"
+is "$OUT" "$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" --classify \
+	--explain "$T/postfix-multi.eml")" "same text as rebound-pipe --classify --explain"
 run classify "$T/no-such-file"
 likef "$RC:$ERR" '^66:.*no-such-file' "an unreadable file: EX_NOINPUT, named"
 OUT=$("$T/bin/rebound" -c "$T/etc/rebound.conf" -d "host=$T/nowhere dbname=rebound" classify \

@@ -75,7 +75,7 @@ check_run(struct classifier *clf)
 	char *text = NULL, *errs = NULL;
 	size_t len = 0, elen = 0;
 	FILE *out = open_memstream(&text, &len), *err = open_memstream(&errs, &elen);
-	int ret = batch_run(clf, paths, 3, 1024 * 1024, out, err);
+	int ret = batch_run(clf, paths, 3, 1024 * 1024, 0, out, err);
 
 	fclose(out);
 	fclose(err);
@@ -88,12 +88,46 @@ check_run(struct classifier *clf)
 	paths[0] = dir;
 	out = open_memstream(&text, &len);
 	err = open_memstream(&errs, &elen);
-	ret = batch_run(clf, paths, 1, 1024 * 1024, out, err);
+	ret = batch_run(clf, paths, 1, 1024 * 1024, 0, out, err);
 	fclose(out);
 	fclose(err);
 	tap_is_int(ret, 0, "the fixture directory reads cleanly");
 	tap_ok(count(text, "\"file\":") >= 25, "a line per recipient of every fixture");
 	tap_is_int(count(text, "not-a-bounce"), 0, "no line for the personal message");
+	free(text);
+	free(errs);
+}
+
+/* check_explain - --explain: every recipient gets a decision, every step a line */
+static void
+check_explain(struct classifier *clf)
+{
+	static char mbox[] = DATA "mbox-two.mbox", dir[] = DATA;
+	char *paths[] = { mbox };
+	char *text = NULL, *errs = NULL;
+	size_t len = 0, elen = 0;
+	FILE *out = open_memstream(&text, &len), *err = open_memstream(&errs, &elen);
+	int ret = batch_run(clf, paths, 1, 1024 * 1024, BATCH_EXPLAIN, out, err);
+
+	fclose(out);
+	fclose(err);
+	tap_is_int(ret, 0, "explain reads the mbox");
+	tap_is_int(count(text, ": recipient "), 2, "a block per recipient");
+	tap_is_int(count(text, "\n  decided by "), 2, "and one decision each");
+	tap_ok(count(text, "\n    DECIDED ") == 2 && count(text, "\n    condition ") > 10,
+	       "every rule tried is listed");
+	tap_is_int(count(text, "{\"file\""), 0, "no JSON lines");
+	free(text);
+	free(errs);
+	paths[0] = dir;
+	out = open_memstream(&text, &len);
+	err = open_memstream(&errs, &elen);
+	(void)batch_run(clf, paths, 1, 1024 * 1024, BATCH_EXPLAIN, out, err);
+	fclose(out);
+	fclose(err);
+	tap_is_int(count(text, ": recipient "), count(text, "\n  decided by "),
+		   "each fixture recipient has a decision (%d)", count(text, ": recipient "));
+	tap_ok(strstr(text, "decided by builtin.arf: ") != NULL, "a complaint says why");
 	free(text);
 	free(errs);
 }
@@ -112,6 +146,7 @@ main(void)
 		    "classifier"))
 		return tap_done();
 	check_run(clf);
+	check_explain(clf);
 	classifier_free(&clf);
 	cfg_free(&cfg);
 	return tap_done();

@@ -38,7 +38,7 @@ static const struct {
 	  "full.status" },
 	/* A DSN sent as text/plain inside multipart/mixed. */
 	{ "dsn-wrong-type.eml", 1, 0, "bob@example.net", "bounced", "blocked", "5.7.1", 554,
-	  "blocked.text" },
+	  "blocklist.text" },
 	/* A report forwarded inside message/rfc822. */
 	{ "dsn-in-rfc822.eml", 1, 0, "carol@example.net", "rejected", "hostunknown", "5.1.2", 0,
 	  NULL },
@@ -59,7 +59,7 @@ static const struct {
 	  NULL },
 	/* Exchange 2003's own wording of an unknown user. */
 	{ "exchange2003.eml", 1, 0, "karl@example.net", "bounced", "userunknown", "", 0,
-	  "mta.user.exchange" },
+	  "user.text" },
 	/* OpenSMTPD: "addr: reply" lines. */
 	{ "opensmtpd-multi.eml", 2, 1, "mia@example.net", "bounced", "userunknown", "5.1.1", 550,
 	  NULL },
@@ -87,6 +87,43 @@ static const struct {
 	/* Amazon SES JSON, bare and inside an SNS envelope. */
 	{ "ses-json.eml", 1, 0, "yuri@example.net", "bounced", "userunknown", "5.1.1", 550, NULL },
 	{ "ses-sns.eml", 1, 0, "zoe@example.net", "complaint", "feedback", "", 0, NULL },
+	/*
+	 * The error classes of issue 14.  An unknown user with no SMTP
+	 * command named is a dead address, not a filter.
+	 */
+	{ "issue14-unknown-nocmd.eml", 1, 0, "jon@example.net", "bounced", "userunknown", "5.0.0",
+	  550, "user.text" },
+	/* A notice that Gmail will retry is a delay, without "(Delay)". */
+	{ "issue14-delay-retry.eml", 1, 0, "abe@example.net", "delayed", "expired", "", 0, NULL },
+	/* A whitelist request that says "not delivered" is no bounce. */
+	{ "issue14-whitelist.eml", 1, 0, "bob@example.net", "auto_reply", "vacation", "", 0,
+	  "builtin.challenge" },
+	/* A mailing list's hold notice is no failure: the post may still go out. */
+	{ "issue14-list-held.eml", 1, 0, "news-bounces@lists.example.net", "auto_reply", "vacation",
+	  "", 0, "builtin.challenge" },
+	/* A read receipt (RFC 8098) names nobody. */
+	{ "issue14-mdn.eml", 0, 0, NULL, NULL, NULL, NULL, 0, NULL },
+	/* The 250 replies of a transcript do not make the failure a success. */
+	{ "issue14-queue-write.eml", 1, 0, "dora@example.net", "expired", "systemerror", "4.3.0",
+	  451, NULL },
+	/* "SMTP=eli@example.net" is the address eli@example.net. */
+	{ "issue14-smtp-prefix.eml", 1, 0, "eli@example.net", "bounced", "userunknown", "", 0,
+	  NULL },
+	/* "not accepting mail from <sender>" does not make the sender a recipient. */
+	{ "issue14-from-sender.eml", 1, 0, "fay@example.net", "bounced", "rejected", "5.7.1", 550,
+	  NULL },
+	/* A program's "Unknown user" is the program failing, not the address. */
+	{ "issue14-procmail.eml", 1, 0, "gus@example.net", "bounced", "mailererror", "5.1.1", 0,
+	  "address.mailer" },
+	/* A DNS lookup to try again is no unknown domain. */
+	{ "issue14-dns-tryagain.eml", 1, 0, "hal@example.net", "expired", "networkerror",
+	  "4.4.3", 0, "dnsfail.text" },
+	/* Throttling that carries 5.1.1 is no unknown user. */
+	{ "issue14-throttle-511.eml", 1, 0, "ivy@example.net", "bounced", "speeding", "5.1.1", 550,
+	  "address.rate" },
+	/* Codes written only in the text; Microsoft's 5.1.10 is an unknown recipient. */
+	{ "issue14-text-codes.eml", 1, 0, "kim@example.net", "bounced", "userunknown", "5.1.10",
+	  550, "microsoft.notfound" },
 };
 
 /* read_file - the whole of a small file, or NULL */
@@ -153,6 +190,18 @@ check_details(struct classifier *clf)
 	tap_ok(r->rcpt[0].command == CMD_RCPT, "command from the text part");
 	tap_ok(r->rcpt[0].hard, "unknown user is a hard bounce");
 	tap_ok(r->rcpt[0].sync, "a rejection by our own MTA is synchronous");
+	report_free(&r);
+	free(data);
+
+	/* The decision a user acts on: suppress the dead address, count the rest. */
+	data = read_file(DATA "issue14-unknown-nocmd.eml", &len);
+	r = classifier_run(clf, data, len);
+	tap_ok(r->nrcpt == 1 && r->rcpt[0].hard, "an unknown user with no command is hard");
+	report_free(&r);
+	free(data);
+	data = read_file(DATA "issue14-throttle-511.eml", &len);
+	r = classifier_run(clf, data, len);
+	tap_ok(r->nrcpt == 1 && !r->rcpt[0].hard, "throttling with 5.1.1 is soft");
 	report_free(&r);
 	free(data);
 

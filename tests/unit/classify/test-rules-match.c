@@ -16,6 +16,8 @@
 #include "util/xalloc.h"
 
 static const char rules_text[] =
+	"@provider microsoft outlook.com\n"
+	"@provider google gmail.com\n"
 	"subj.ooo      onhold        field=subject /out of office/i\n"
 	"text.quota    mailboxfull   field=text /over quota/i\n"
 	"ms.only       blocked       reporter=microsoft /block list/i\n"
@@ -140,6 +142,8 @@ main(void)
 
 	tap_is_int(rules_load_text(rs, rules_text, strlen(rules_text), "t.rules", &error), 0,
 		   "the rules load (%s)", error ? error : "ok");
+	tap_is_int(rules_finish(rs, &error), 0, "and their provider names resolve (%s)",
+		   error ? error : "ok");
 	tap_is_str(match(rs, &in), "", "a diagnostic without any rule's literal matches nothing");
 	tap_is_int((long long)rules_compiled(rs), 0, "and compiles nothing");
 	check_fields(rs);

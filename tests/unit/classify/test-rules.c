@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test-rules - rule file syntax, errors with file and line, conditions,
- * precedence, site overrides, and the built-in rule files of this tree.
+ * precedence, site overrides, the @set, @phrases and @provider lines,
+ * --explain's witness, and the built-in rule files of this tree.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -26,10 +27,34 @@ static const struct {
 	{ "a userunknown\n", "t.rules:1: rule a: rule has neither a regex nor a condition" },
 	{ "a userunknown colour=red /x/\n", "t.rules:1: rule a: unknown condition" },
 	{ "a userunknown cmd=FROB /x/\n", "t.rules:1: rule a: unknown SMTP command" },
-	{ "a userunknown provider=nowhere /x/\n", "t.rules:1: rule a: bad value" },
+	{ "a userunknown provider=nowhere /x/\n",
+	  "t.rules:1: rule a: names a provider no @provider line defines" },
+	{ "a userunknown provider=Big /x/\n", "t.rules:1: rule a: bad value" },
 	{ "a userunknown statusreason=nonsense /x/\n", "t.rules:1: rule a: bad value" },
 	{ "a userunknown hard=maybe /x/\n", "t.rules:1: rule a: want yes or no" },
-	{ "a userunknown like=nothing\n", "t.rules:1: rule a: like= names no earlier rule" },
+	{ "a userunknown like=nothing\n", "t.rules:1: rule a: like= names no rule or pattern" },
+	{ "a userunknown like=b\nb blocked like=a\n", "t.rules:1: rule a: like= goes round" },
+	{ "a userunknown like=b /x/\n", "t.rules:1: rule a: a rule has one regex" },
+	{ "a userunknown statusreason=@weak /x/\n", "t.rules:1: rule a: names an unknown @set" },
+	{ "@set weak none,undefined\n@set weak onhold\n",
+	  "t.rules:2: duplicate set \"weak\" (first at t.rules:1)" },
+	{ "@set weak !none\n", "t.rules:1: @set weak: want one comma list" },
+	{ "@set weak\n", "t.rules:1: @set weak: want one comma list" },
+	{ "@set w none\na userunknown statusreason=@w,frob /x/\n", "t.rules:2: rule a: bad value" },
+	{ "@frob x\n", "t.rules:1: unknown directive \"@frob x\"" },
+	{ "@provider big\n", "t.rules:1: @provider big: no domain suffix" },
+	{ "@provider big exa$mple.com\n", "t.rules:1: @provider big: bad name or suffix" },
+	{ "@phrases p i\n", "t.rules:1: @phrases p has no phrase" },
+	{ "@phrases p q\n    x\n", "t.rules:1: @phrases wants an id and regex flags" },
+	{ "@phrases p i more\n    x\n", "t.rules:1: @phrases wants an id and regex flags" },
+	{ "@phrases\n    x\n", "t.rules:1: @phrases wants an id and regex flags" },
+	{ "@phrases p i\n    one\n    two|three   # two wordings\n",
+	  "t.rules:3: one phrase per line" },
+	{ "@phrases p i\n    (one\n", "t.rules:2: phrase has an unbalanced '('" },
+	{ "@phrases p i\n    one)\n", "t.rules:2: phrase has an unbalanced ')'" },
+	{ "@phrases p i\n    [one\n", "t.rules:2: phrase has an unclosed '['" },
+	{ "@phrases p i\n    one\n@phrases p i\n    two\n",
+	  "t.rules:3: duplicate rule id \"p\" (first at t.rules:1)" },
 	{ "a userunknown /x/\nb mailboxfull /y/\na hostunknown /z/\n",
 	  "t.rules:3: duplicate rule id \"a\" (first at t.rules:1)" },
 	{ "   continued /x/\n", "t.rules:1: continuation line without a rule" },
@@ -39,6 +64,7 @@ static const struct {
 /* Rules and the reason each input must get (or "" for no match). */
 static const char match_rules[] =
 	"# site-style rules used by the match cases\n"
+	"@provider google google.com\n"
 	"full.text      mailboxfull   /mailbox (is )?full/i\n"
 	"user.status    userunknown   statusreason=userunknown\n"
 	"spam.data      spamdetected  cmd=DATA /spam/i\n"
@@ -86,6 +112,10 @@ check_bad(void)
 		char *error = NULL;
 		int ret = rules_load_text(rs, bad_cases[i].text, strlen(bad_cases[i].text),
 					  "t.rules", &error);
+
+		/* References to other rules, sets and providers are read last. */
+		if (ret == 0)
+			ret = rules_finish(rs, &error);
 
 		tap_is_int(ret, -1, "malformed case %zu is refused", i);
 		tap_ok(error != NULL && strstr(error, bad_cases[i].error) != NULL,
@@ -185,6 +215,139 @@ check_override(void)
 	rules_free(&rs);
 }
 
+/* Site rules that use what only the built-in text below defines. */
+static const char site_directives[] =
+	"@set weak none,undefined\n"
+	"site.full        mailboxfull   statusreason=@weak like=full.words\n"
+	"site.provider    blocked       provider=bigmail /throttled/\n"
+	"@provider bigmail mx.example.org\n";
+
+static const char builtin_directives[] =
+	"@set weak onhold\n"
+	"@provider bigmail bigmail.example\n"
+	"@phrases full.words i\n"
+	"    mailbox (is )?full       # several MTAs\n"
+	"    # a comment line inside the list\n"
+	"    over ?quota              # Exim, Dovecot\n"
+	"    quota \\# exceeded        # a literal hash\n"
+	"user.status      userunknown   statusreason=!@weak,mailboxfull status=5.*\n"
+	"full.other       mailboxfull   like=full.words\n";
+
+/* check_directives - @set, @phrases and @provider, and sites that use them */
+static void
+check_directives(void)
+{
+	static const struct {
+		const char *diagnostic, *status, *provider, *reason, *id;
+	} cases[] = {
+		{ "mailbox is full", "", NULL, "mailboxfull", "site.full" },
+		{ "user over quota", "5.0.0", NULL, "mailboxfull", "site.full" },
+		{ "quota # exceeded", "", NULL, "mailboxfull", "site.full" },
+		/* The site's @set replaced the built-in one: onhold is not weak. */
+		{ "mailbox full", "", NULL, "mailboxfull", "site.full" },
+		/* A negated list with a set: 5.2.1 (filtered) is not in it. */
+		{ "mailbox full", "5.2.1", NULL, "userunknown", "user.status" },
+		{ "no such user", "5.1.1", NULL, "userunknown", "user.status" },
+		{ "mailbox full", "5.2.2", NULL, "mailboxfull", "full.other" },
+		{ "throttled", "", "bigmail", "blocked", "site.provider" },
+	};
+	struct rules *rs = rules_create();
+	char *error = NULL;
+
+	tap_is_int(rules_load_text(rs, site_directives, strlen(site_directives), "site.rules",
+				   &error), 0, "site text loads (%s)", error ? error : "ok");
+	tap_is_int(rules_load_text(rs, builtin_directives, strlen(builtin_directives),
+				   "builtin.rules", &error), 0, "built-in text loads (%s)",
+		   error ? error : "ok");
+	tap_is_int(rules_finish(rs, &error), 0, "references resolve (%s)", error ? error : "ok");
+	tap_is_int(rules_check(rs, &error), 0, "every phrase compiles (%s)", error ? error : "ok");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool generic;
+		struct rule_input in = { .diagnostic = cases[i].diagnostic, .status = cases[i].status,
+					 .provider = cases[i].provider };
+		struct rule_result res;
+		enum reason sr = status_reason(in.status, &generic);
+		bool hit;
+
+		in.status_reason = in.status[0] ? reason_name(sr) : NULL;
+		hit = rules_match(rs, &in, &res);
+		tap_is_str(hit ? res.id : "", cases[i].id, "directive case %zu decided by", i);
+		tap_is_str(hit ? reason_name(res.reason) : "", cases[i].reason,
+			   "directive case %zu reason", i);
+	}
+	tap_is_str(rules_provider_of(rs, "MX.Example.Org."), "bigmail",
+		   "a site @provider suffix counts, in any case");
+	tap_is_str(rules_provider_of(rs, "in.bigmail.example"), "bigmail",
+		   "and so does the built-in one");
+	tap_ok(rules_provider_of(rs, "notbigmail.example") == NULL,
+	       "a suffix matches whole labels only");
+	free(error);
+	rules_free(&rs);
+}
+
+struct explain_log {
+	char text[4096];
+	size_t len;
+	int steps;
+	const char *decided;
+	int phrase_line;
+};
+
+/* explain_note - an explain callback that writes one line per step */
+static void
+explain_note(void *ctx, const struct rule_step *step)
+{
+	static const char *const names[] = { "condition", "absent", "nomatch", "decided" };
+	struct explain_log *log = ctx;
+	int n = snprintf(log->text + log->len, sizeof(log->text) - log->len, "%s %s %s\n",
+			 step->id, names[step->outcome], step->detail);
+
+	if (n > 0 && (size_t)n < sizeof(log->text) - log->len)
+		log->len += (size_t)n;
+	log->steps++;
+	if (step->outcome == RULE_DECIDED) {
+		log->decided = step->id;
+		log->phrase_line = step->phrase_file != NULL ? step->phrase_line : 0;
+	}
+}
+
+/* check_explain - every rule tried is told, with why it did not decide */
+static void
+check_explain(void)
+{
+	static const char text[] =
+		"@phrases full.words i\n"
+		"    mailbox (is )?full       # several MTAs\n"
+		"    over ?quota              # Exim, Dovecot\n"
+		"by.cmd       rejected      cmd=MAIL\n"
+		"by.status    mailboxfull   status=4.2.2\n"
+		"by.absent    blocked       /blocklisted/i\n"
+		"by.nomatch   blocked       /user.{0,3}quota/i\n"
+		"by.phrase    mailboxfull   like=full.words\n"
+		"never        userunknown   /quota/i\n";
+	struct rules *rs = rules_create();
+	struct rule_input in = { .diagnostic = "552 user is over quota", .status = "5.2.2",
+				 .command = CMD_RCPT };
+	struct rule_result res;
+	struct explain_log log = { .len = 0 };
+	char *error = NULL;
+
+	tap_is_int(rules_load_text(rs, text, strlen(text), "e.rules", &error), 0, "explain rules");
+	tap_ok(rules_explain(rs, &in, &res, explain_note, &log), "a rule decides");
+	tap_is_int(log.steps, 5, "five rules told, the pattern and the rule after not");
+	tap_is_str(log.decided, "by.phrase", "the deciding step is the last");
+	tap_is_int(log.phrase_line, 3, "and names the phrase on line 3");
+	tap_ok(strstr(log.text, "by.cmd condition cmd=MAIL\n") != NULL, "a failed command is told");
+	tap_ok(strstr(log.text, "by.status condition status=4.2.2\n") != NULL,
+	       "a failed status is told");
+	tap_ok(strstr(log.text, "by.absent absent") != NULL, "a missing literal is told");
+	tap_ok(strstr(log.text, "by.nomatch nomatch") != NULL, "a regex that ran is told");
+	tap_ok(strstr(log.text, "by.phrase decided over quota\n") != NULL,
+	       "the matched text is told (%s)", log.text);
+	free(error);
+	rules_free(&rs);
+}
+
 /* check_builtin_text - every reason written in the shipped files is a taxonomy name */
 static void
 check_builtin_text(void)
@@ -206,7 +369,8 @@ check_builtin_text(void)
 			continue;
 		files++;
 		while (fgets(line, sizeof(line), fp) != NULL) {
-			if (line[0] == '#' || line[0] == ' ' || line[0] == '\t' || line[0] == '\n')
+			if (line[0] == '#' || line[0] == ' ' || line[0] == '\t' || line[0] == '\n' ||
+			    line[0] == '@')
 				continue;
 			if (sscanf(line, "%127s %127s", id, reason) != 2)
 				continue;
@@ -254,6 +418,8 @@ main(void)
 	check_regex_error();
 	check_match();
 	check_override();
+	check_directives();
+	check_explain();
 	check_builtin();
 	return tap_done();
 }

@@ -28,6 +28,10 @@ static const struct {
 	{ "220-mx.example.org 421 4.2.1 Service refused", "4.2.1", 421 },
 	{ "Size (in bytes): 222", "", 0 },
 	{ "250 2.1.5 Ok", "2.1.5", 250 },
+	/* A transcript: the failure, not the replies before it. */
+	{ "<<< 250 2.1.0 Ok <<< 250 2.1.5 Ok <<< 451 4.3.0 Error: queue file write error",
+	  "2.1.0", 451 },
+	{ "<<< 250 Ok <<< 354 End data <<< 451 Error: queue file write error", "", 451 },
 };
 
 /* Several codes in one text: the most telling one wins. */
@@ -38,6 +42,8 @@ static const struct {
 	{ "554 4.4.7 Message expired <421 4.4.2 Connection timed out>", "4.4.2" },
 	{ "550 5.0.0 and then 5.1.1 unknown", "5.1.1" },
 	{ "only 4.4.7 here", "4.4.7" },
+	{ "<<< 250 2.1.0 Ok <<< 250 2.1.5 Ok <<< 451 4.3.0 queue file write error", "4.3.0" },
+	{ "250 2.0.0 Ok: queued as 12345", "2.0.0" },
 	{ "nothing", "" },
 };
 
@@ -68,7 +74,12 @@ static const struct {
 	{ "5.7.25", "requireptr", 0 },	 { "5.6.0", "contenterror", 1 },
 	{ "5.6.7", "contenterror", 0 },	 { "5.0.0", "undefined", 1 },
 	{ "2.0.0", "delivered", 0 },	 { "5.7.13", "suspend", 0 },
-	{ "4.2.1", "suspend", 0 },	 { "5.2.1", "filtered", 0 },
+	{ "4.2.1", "suspend", 1 },	 { "5.2.1", "suspend", 1 },
+	{ "4.1.1", "userunknown", 0 },	 { "4.1.2", "hostunknown", 0 },
+	{ "4.4.4", "networkerror", 0 },	 { "5.4.4", "hostunknown", 0 },
+	{ "5.7.27", "rejected", 0 },	 { "5.1.10", "notaccept", 0 },
+	{ "5.7.10", "failedstarttls", 0 }, { "5.5.4", "syntaxerror", 0 },
+	{ "5.4.1", "undefined", 1 },	 { "4.3.1", "systemfull", 0 },
 	{ "4.4.1", "expired", 1 },	 { "4.4.0", "undefined", 1 },
 	{ "5.4.0", "networkerror", 1 },	 { "4.3.0", "undefined", 1 },
 	{ "garbage", "undefined", 1 },
