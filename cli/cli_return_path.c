@@ -46,7 +46,8 @@ cli_return_path_check(struct cli *cli, int argc, char **argv)
 		char hex[17], day[16];
 
 		if (return_path_inspect(argv[i], cli->cfg->verp_delimiters, keys,
-					token_day(time(NULL)), &rp) < 0) {
+					token_day(time(NULL)), cli->cfg->token_lifetime / 86400,
+					&rp) < 0) {
 			fprintf(cli->out, "%s: not an address\n", argv[i]);
 			invalid = 1;
 			continue;

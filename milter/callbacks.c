@@ -203,7 +203,12 @@ record_event(struct mconn *c, const char *rcpt, const char *status, const char *
 	mrec_add(rec, rule);
 	mrec_add(rec, reason_name(reason));
 	mrec_add(rec, reason_category(reason));
-	mrec_add(rec, status != NULL && status[0] == '5' ? "t" : "f");
+	/*
+	 * Hard only when the reason says the address is bad: a 5xx of our own
+	 * MTA can be about the client (a blocklisted host, relaying denied),
+	 * and a client we do not know must not condemn a recipient it names.
+	 */
+	mrec_add(rec, reason_is_hard(reason, status) ? "t" : "f");
 	return writer_submit(rec);
 }
 
@@ -328,32 +333,36 @@ rcpt_postfix_rejected(SMFICTX *ctx, struct mconn *c, const char *rcpt)
 
 /*
  * rcpt_bounce - a recipient at one of the bounce domains.  Only
- * <prefix><delimiter><something> is ours.  Its extension is judged as
- * rebound-pipe judges it (return_path.c): a token, alone or followed by an
- * XVERP recipient, must verify; classic VERP passes when allowed.
+ * <prefix><delimiter><something> is ours, read as Postfix reads the
+ * address (quoted local part, source route, any case): a spelling that
+ * Postfix delivers to the same place must meet the same check.  Its
+ * extension is judged as rebound-pipe judges it (return_path.c): a token,
+ * alone or followed by an XVERP recipient, must verify; classic VERP
+ * passes when allowed.
  */
 static sfsistat
 rcpt_bounce(SMFICTX *ctx, struct mconn *c, const char *rcpt)
 {
 	const struct cfg *cfg = c->snap->cfg;
-	size_t plen = strlen(cfg->return_path_prefix);
-	const char *at = strrchr(rcpt, '@');
 	struct return_path rp = { 0 };
 	enum return_path_token v = RP_TOKEN_MALFORMED;
-	bool classic = false;
+	bool classic = false, ours = false;
 	char text[LIMIT_ADDRESS_LEN + 64];
 
-	if (c->snap->keys == NULL || (size_t)(at - rcpt) <= plen + 1 ||
-	    strncmp(rcpt, cfg->return_path_prefix, plen) != 0 ||
-	    rcpt[plen] != cfg->verp_delimiters[0])
+	if (c->snap->keys == NULL)
 		return SMFIS_CONTINUE;
 	if (return_path_inspect(rcpt, cfg->verp_delimiters, c->snap->keys, token_day(time(NULL)),
-				&rp) == 0) {
+				cfg->token_lifetime / 86400, &rp) < 0) {
+		/* Nothing we could have sent: no bounce is owed to it. */
+		ours = true;
+	} else {
+		ours = rp.extended && rp.prefix != NULL &&
+		       strcasecmp(rp.prefix, cfg->return_path_prefix) == 0;
 		v = rp.verdict;
 		classic = v == RP_TOKEN_NONE && rp.recipient != NULL;
 		return_path_release(&rp);
 	}
-	if (classic && cfg->bounce_classic_verp)
+	if (!ours || (classic && cfg->bounce_classic_verp))
 		return SMFIS_CONTINUE;
 	if (v == RP_TOKEN_VALID) {
 		c->bounce_valid = true;

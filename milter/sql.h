@@ -41,9 +41,9 @@ static const char sql_messages[] =
 	" OR (SELECT count(*) FROM r AS other WHERE other.message_id = r.message_id) = 1)";
 
 static const char sql_events[] =
-	"INSERT INTO rebound.events (kind, sync, source, dedup_key, recipient, status,"
+	"INSERT INTO rebound.events (kind, sync, source, provenance, dedup_key, recipient, status,"
 	" reply_code, diagnostic, queue_id, rule, reason, category, hard)"
-	" SELECT 'rejected', true, 'milter', e.dedup_key, e.recipient, e.status,"
+	" SELECT 'rejected', true, 'milter', 'verified', e.dedup_key, e.recipient, e.status,"
 	" e.reply_code::smallint, e.diagnostic, e.queue_id, e.rule, e.reason, e.category,"
 	" e.hard::boolean"
 	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"

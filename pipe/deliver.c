@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* deliver - one bounce from stdin to PostgreSQL. */
+#include <ctype.h>
 #include <errno.h>
 #include <glib.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "util/buf.h"
 #include "classify/classifier.h"
+#include "classify/outcome.h"
 #include "mail/db.h"
 #include "deliver.h"
 #include "util/msg.h"
@@ -111,13 +113,14 @@ deliver_log(const struct deliver_request *req, const struct report *r, const cha
 	const struct report_rcpt *rc = r->nrcpt > 0 ? &r->rcpt[0] : NULL;
 
 	msg_info("%s: to=<%s>, orig_queue_id=%s, size=%zu, recipients=%zu, new=%zu, "
-		 "rcpt=<%s>, kind=%s, dsn=%s, reason=%s, rule=%s, token=%s, status=%s",
+		 "rcpt=<%s>, kind=%s, dsn=%s, reason=%s, rule=%s, token=%s, origin=%s, status=%s",
 		 req->queue_id, req->recipient,
 		 r->orig_queue_id != NULL ? r->orig_queue_id : "none", req->size, out->events,
 		 out->new_events, rc && rc->recipient ? rc->recipient : "",
 		 rc ? kind_name(rc->kind) : "unknown",
 		 rc && rc->status[0] ? rc->status : "none",
 		 rc ? reason_name(rc->reason) : "undefined", rc && rc->rule ? rc->rule : "none", token,
+		 req->client_address == NULL ? "unknown" : req->local ? "local" : "remote",
 		 out->status == EX_OK ? "recorded" : "deferred");
 }
 
@@ -150,32 +153,142 @@ deliver_store(const struct cfg *cfg, const struct store_bounce *sb, const struct
 }
 
 /*
- * deliver_return_path - the VERP recipient and verified token of the
- * bounce's address.  Keys are read only when the address holds a token,
- * so plain VERP costs nothing.  -1 when the configured keys cannot be
- * read: a configuration error, which defers rather than storing events
- * that should have been linked.
+ * What a bounce offers as evidence of where it belongs.  Only what we
+ * signed counts: the token of the return path the report came to, or
+ * else one the returned message carries (its X-Rebound-Token or its
+ * Return-Path), each checked with our keys.  Classic VERP names a
+ * recipient but proves nothing; the suppression policy decides how far to
+ * trust it (rebound(7), "Trust").
+ */
+struct deliver_evidence {
+	struct return_path rp;		/* the envelope recipient, taken apart */
+	struct token_keys *keys;	/* loaded when something needs checking */
+	char *token;			/* a token of ours, valid or expired, or NULL */
+	bool token_valid;
+	bool single_recipient;		/* the token's message had one recipient */
+	const char *verp_recipient;	/* classic VERP recipient, or NULL */
+};
+
+/* evidence_keys - load the keys once; -1 and *error_r when they cannot be read */
+static int
+evidence_keys(const struct cfg *cfg, struct deliver_evidence *ev, char **error_r)
+{
+	if (ev->keys != NULL || cfg->token_key_file[0] == '\0')
+		return 0;
+	return token_keys_load(cfg->token_key_file, cfg->token_previous_key_file, &ev->keys,
+			       error_r);
+}
+
+/*
+ * evidence_envelope - the return path the bounce came to.  Keys are read
+ * only when it holds a token, so plain VERP costs nothing.  -1 when the
+ * configured keys cannot be read: a configuration error, which defers
+ * rather than storing events that should have been verified.
  */
 static int
-deliver_return_path(const struct cfg *cfg, const char *address, struct return_path *rp,
-		    char **error_r)
+evidence_envelope(const struct cfg *cfg, const char *address, struct deliver_evidence *ev,
+		  char **error_r)
 {
-	struct token_keys *keys = NULL;
-	unsigned today = token_day(time(NULL));
+	unsigned today = token_day(time(NULL)), days = cfg->token_lifetime / 86400;
 
-	if (return_path_inspect(address, cfg->verp_delimiters, NULL, today, rp) < 0) {
-		memset(rp, 0, sizeof(*rp));
+	if (return_path_inspect(address, cfg->verp_delimiters, NULL, today, days, &ev->rp) < 0) {
+		memset(&ev->rp, 0, sizeof(ev->rp));
 		return 0;
 	}
-	if (rp->verdict != RP_TOKEN_UNVERIFIED || cfg->token_key_file[0] == '\0')
-		return 0;
-	return_path_release(rp);
-	if (token_keys_load(cfg->token_key_file, cfg->token_previous_key_file, &keys,
-			    error_r) < 0)
-		return -1;
-	(void)return_path_inspect(address, cfg->verp_delimiters, keys, today, rp);
-	token_keys_free(&keys);
+	if (ev->rp.verdict == RP_TOKEN_UNVERIFIED && cfg->token_key_file[0] != '\0') {
+		return_path_release(&ev->rp);
+		if (evidence_keys(cfg, ev, error_r) < 0)
+			return -1;
+		(void)return_path_inspect(address, cfg->verp_delimiters, ev->keys, today, days,
+					  &ev->rp);
+	}
+	if (ev->rp.token != NULL) {
+		ev->token = xstrdup(ev->rp.token);
+		ev->token_valid = ev->rp.verdict == RP_TOKEN_VALID;
+		ev->single_recipient = (ev->rp.info.flags & TOKEN_SINGLE_RECIPIENT) != 0;
+	} else if (ev->rp.verdict == RP_TOKEN_NONE) {
+		ev->verp_recipient = ev->rp.recipient;
+	}
 	return 0;
+}
+
+/* evidence_take - keep a token the returned message carries, if it is ours */
+static bool
+evidence_take(const char *text, size_t len, const struct cfg *cfg, struct deliver_evidence *ev)
+{
+	struct token_info info;
+	enum token_verdict v;
+
+	v = token_decode(ev->keys, text, len, token_day(time(NULL)), cfg->token_lifetime / 86400,
+			 &info);
+	if (v != TOKEN_VALID && v != TOKEN_EXPIRED)
+		return false;
+	ev->token = xstrndup(text, len);
+	for (char *p = ev->token; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	ev->token_valid = v == TOKEN_VALID;
+	ev->single_recipient = (info.flags & TOKEN_SINGLE_RECIPIENT) != 0;
+	return true;
+}
+
+/*
+ * evidence_returned - a report that came to no token of ours (a complaint
+ * sent to the feedback address, an NDR to a plain bounce address) may
+ * carry one in the returned message.  The recipients it names are still
+ * checked against what the milter recorded for that message.
+ */
+static int
+evidence_returned(const struct cfg *cfg, const struct report *r, struct deliver_evidence *ev,
+		  char **error_r)
+{
+	struct return_path inner;
+
+	if (ev->token != NULL || (r->orig_token == NULL && r->orig_return_path == NULL) ||
+	    cfg->token_key_file[0] == '\0')
+		return 0;
+	if (evidence_keys(cfg, ev, error_r) < 0)
+		return -1;
+	if (r->orig_token != NULL && evidence_take(r->orig_token, strlen(r->orig_token), cfg, ev))
+		return 0;
+	if (r->orig_return_path != NULL &&
+	    return_path_inspect(r->orig_return_path, cfg->verp_delimiters, ev->keys,
+				token_day(time(NULL)), cfg->token_lifetime / 86400, &inner) == 0) {
+		if (inner.token != NULL)
+			(void)evidence_take(inner.token, strlen(inner.token), cfg, ev);
+		return_path_release(&inner);
+	}
+	return 0;
+}
+
+static void
+evidence_release(struct deliver_evidence *ev)
+{
+	return_path_release(&ev->rp);
+	token_keys_free(&ev->keys);
+	xfree(&ev->token);
+}
+
+/* deliver_refuse_events - why a report gets no events, or NULL if it does */
+static const char *
+deliver_refuse_events(const struct deliver_evidence *ev, const struct report *r)
+{
+	if (ev->rp.verdict == RP_TOKEN_FORGED || ev->rp.verdict == RP_TOKEN_MALFORMED)
+		return "sent to a forged return path: stored raw, no events";
+	if (r->rcpt_overflow)
+		return "names more recipients than any message of ours had "
+		       "(LIMIT_RECIPIENTS): stored raw, no events";
+	return NULL;
+}
+
+/* deliver_fail - a transient failure before anything was stored */
+static void
+deliver_fail(const char *queue_id, const char *dsn, char *error, struct deliver_outcome *out)
+{
+	msg_warn("%s: %s", queue_id, error);
+	snprintf(out->text, sizeof(out->text), "%s %s", dsn, error);
+	msg_printable(out->text, sizeof(out->text), out->text, sizeof(out->text));
+	out->status = EX_TEMPFAIL;
+	free(error);
 }
 
 void
@@ -183,52 +296,67 @@ deliver_bounce(const struct cfg *cfg, struct classifier *clf,
 	       const struct deliver_request *req, struct deliver_outcome *out)
 {
 	struct store_bounce sb = { 0 };
-	struct return_path rp = { 0 };
+	struct deliver_evidence ev = { 0 };
 	char digest[65];
 	char *identity, *error = NULL;
+	const char *refused;
 	struct report *r;
 
 	memset(out, 0, sizeof(*out));
-	if (deliver_return_path(cfg, req->recipient, &rp, &error) < 0) {
-		msg_warn("%s: %s", req->queue_id, error);
-		snprintf(out->text, sizeof(out->text), "4.3.5 %s", error);
-		msg_printable(out->text, sizeof(out->text), out->text, sizeof(out->text));
-		out->status = EX_TEMPFAIL;
-		free(error);
+	if (evidence_envelope(cfg, req->recipient, &ev, &error) < 0) {
+		deliver_fail(req->queue_id, "4.3.5", error, out);
+		evidence_release(&ev);
 		return;
 	}
 	r = classifier_run(clf, req->data, req->len);
 	if (classifier_error(clf) != NULL)
 		msg_warn("%s: %s", req->queue_id, classifier_error(clf));
+	if (req->local)
+		outcome_mark_local(r);
+	if (evidence_returned(cfg, r, &ev, &error) < 0) {
+		deliver_fail(req->queue_id, "4.3.5", error, out);
+		evidence_release(&ev);
+		report_free(&r);
+		return;
+	}
 	/* A report that names nobody (a redacted complaint) is about the VERP recipient. */
-	if (r->nrcpt == 1 && r->rcpt[0].recipient == NULL && rp.recipient != NULL)
-		r->rcpt[0].recipient = xstrdup(rp.recipient);
-	if (r->nrcpt == 0)
-		deliver_fill_unknown(r, rp.recipient);
+	if (r->nrcpt == 1 && r->rcpt[0].recipient == NULL && ev.rp.recipient != NULL)
+		r->rcpt[0].recipient = xstrdup(ev.rp.recipient);
+	if ((refused = deliver_refuse_events(&ev, r)) != NULL) {
+		msg_warn("%s: report to <%s> %s", req->queue_id, req->recipient, refused);
+		report_clear_rcpts(r);
+	} else if (r->nrcpt == 0) {
+		deliver_fill_unknown(r, ev.rp.recipient);
+	}
 
 	deliver_sha256(req->data, req->len, digest);
 	identity = deliver_identity(r, req->recipient, req->data, req->len);
 	sb.queue_id = req->queue_id;
 	sb.bounce_address = req->recipient;
-	sb.token = rp.token;
-	sb.single_recipient = rp.token != NULL && (rp.info.flags & TOKEN_SINGLE_RECIPIENT);
+	sb.token = ev.token;
+	sb.token_valid = ev.token_valid;
+	sb.single_recipient = ev.single_recipient;
+	sb.verp_recipient = ev.verp_recipient;
+	sb.report_recipients = r->nrcpt;
 	sb.identity = identity;
 	sb.data = req->data;
 	sb.data_len = req->len;
 	sb.size = req->size;
 	sb.truncated = req->truncated;
-	sb.keep_raw = r->format == FORMAT_NONE || cfg->raw_messages == CFG_RAW_ALL;
+	sb.keep_raw = refused != NULL || r->format == FORMAT_NONE ||
+		      cfg->raw_messages == CFG_RAW_ALL;
 	sb.raw_limit = cfg->raw_message_limit;
 	sb.digest = digest;
-	sb.parse_error = r->format == FORMAT_NONE ? "no delivery report recognised" : NULL;
+	sb.parse_error = refused != NULL ? refused
+		       : r->format == FORMAT_NONE ? "no delivery report recognised" : NULL;
 
 	out->events = r->nrcpt;
 	out->status = deliver_store(cfg, &sb, r, out);
 	if (out->status == EX_OK)
 		snprintf(out->text, sizeof(out->text), "%zu event%s recorded, %zu new",
 			 out->events, out->events == 1 ? "" : "s", out->new_events);
-	deliver_log(req, r, return_path_token_name(rp.verdict), out);
+	deliver_log(req, r, return_path_token_name(ev.rp.verdict), out);
 	free(identity);
-	return_path_release(&rp);
+	evidence_release(&ev);
 	report_free(&r);
 }

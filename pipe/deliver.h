@@ -23,7 +23,8 @@
 struct deliver_request {
 	const char *queue_id;		/* ${queue_id} */
 	const char *recipient;		/* ${original_recipient}: the return path */
-	const char *client_address;	/* ${client_address}, may be empty */
+	const char *client_address;	/* ${client_address}, or NULL when not passed */
+	bool local;			/* Postfix wrote it itself: no SMTP client */
 	const char *data;		/* message as read, at most the cap */
 	size_t len;
 	size_t size;			/* bytes offered on stdin in all */

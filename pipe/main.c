@@ -31,7 +31,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rebound-pipe [-c config] -q queue_id -r recipient [-a client_address]\n"
+	fprintf(stderr, "usage: rebound-pipe [-c config] -q queue_id -r recipient "
+			"--client-address=${client_address}\n"
 			"       rebound-pipe [-c config] -n\n"
 			"       rebound-pipe [-c config] --classify [--explain] file|directory ...\n");
 	exit(EX_USAGE);
@@ -148,9 +149,18 @@ deliver_mode(struct cfg *cfg, const char *queue_id, const char *recipient, const
 		msg_warn("%s: read message: %s", queue_id, strerror(errno));
 		tempfail("4.3.0 cannot read the message");
 	}
+	/*
+	 * Only Postfix itself hands pipe(8) a message with no SMTP client: a
+	 * report that came that way was written by our own Postfix.  What a
+	 * report says of itself (Reporting-MTA) is never asked.
+	 */
+	if (client == NULL)
+		msg_warn("%s: no --client-address=${client_address} in master.cf: "
+			 "every report is taken for a remote one", queue_id);
 	req.queue_id = queue_id;
 	req.recipient = recipient;
 	req.client_address = client;
+	req.local = client != NULL && *client == '\0';
 	req.data = data;
 	req.truncated = req.size > req.len;
 	deliver_bounce(cfg, clf, &req, &out);
@@ -166,10 +176,11 @@ deliver_mode(struct cfg *cfg, const char *queue_id, const char *recipient, const
 int
 main(int argc, char **argv)
 {
-	const char *config = NULL, *queue_id = NULL, *recipient = NULL, *client = "";
+	const char *config = NULL, *queue_id = NULL, *recipient = NULL, *client = NULL;
 	static const struct option longopts[] = {
 		{ "classify", no_argument, NULL, 'C' },
 		{ "explain", no_argument, NULL, 'E' },
+		{ "client-address", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg *cfg = NULL;

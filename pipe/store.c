@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/caps.h"
 #include "store.h"
@@ -46,9 +47,9 @@ static const char sql_event[] =
 	"  (kind, sync, source, recipient, reason, category, hard, status, reply_code,"
 	"   action, diagnostic, remote_mta, reporting_mta, feedback_type, rule,"
 	"   queue_id, orig_queue_id, bounce_address, raw_message_id, dedup_key,"
-	"   message_id, recipient_id)"
+	"   message_id, recipient_id, provenance, token_verified, report_recipients)"
 	" SELECT $1, $2, $3, coalesce($4::text, r.address), $5, $6, $7, $8, $9, $10, $11,"
-	"   $12, $13, $14, $15, $16, $17, $18, $21, $22, m.id, r.id"
+	"   $12, $13, $14, $15, $16, $17, $18, $21, $22, m.id, r.id, $24, $25, $26"
 	" FROM (SELECT 1) AS one LEFT JOIN m ON true LEFT JOIN r ON true"
 	" ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
 
@@ -104,7 +105,7 @@ static int
 store_event(struct db *db, const struct store_bounce *b, const struct report *r,
 	    const struct report_rcpt *rc, const char *raw_id, int *inserted_r, char **error_r)
 {
-	char reply[8], key[65];
+	char reply[8], key[65], nrcpt[24];
 	char *diag = utf8_copy(rc->diagnostic, LIMIT_DIAGNOSTIC_LEN);
 	char *remote = utf8_copy(rc->remote_mta, 255);
 	char *reporting = utf8_copy(r->reporting_mta, 255);
@@ -113,7 +114,7 @@ store_event(struct db *db, const struct store_bounce *b, const struct report *r,
 	char *orig_mid = utf8_copy(r->orig_message_id, 998);
 	char *action = utf8_copy(rc->action, 32);
 	char *fbtype = utf8_copy(rc->feedback_type, 64);
-	const char *values[23];
+	const char *values[26];
 	PGresult *res;
 
 	snprintf(reply, sizeof(reply), "%d", rc->reply_code);
@@ -142,7 +143,19 @@ store_event(struct db *db, const struct store_bounce *b, const struct report *r,
 	values[21] = key;
 	/* A single-recipient token names the recipient even when the report does not. */
 	values[22] = b->single_recipient ? "t" : "f";
-	res = db_query(db, sql_event, 23, values, PGRES_TUPLES_OK, error_r);
+	/*
+	 * Classic VERP names the recipient the bounce is about; a report that
+	 * names the same one is as good as VERP itself.  Everything else
+	 * starts unverified, and the database looks at the token.
+	 */
+	values[23] = b->verp_recipient != NULL && rc->recipient != NULL &&
+				     strcasecmp(b->verp_recipient, rc->recipient) == 0
+			     ? "verp"
+			     : "unverified";
+	values[24] = b->token != NULL && b->token_valid ? "t" : "f";
+	snprintf(nrcpt, sizeof(nrcpt), "%zu", b->report_recipients);
+	values[25] = nrcpt;
+	res = db_query(db, sql_event, 26, values, PGRES_TUPLES_OK, error_r);
 	free(diag);
 	free(remote);
 	free(reporting);

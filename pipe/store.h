@@ -15,12 +15,20 @@
  * after a lost exit status, a remote that sends twice) inserts nothing.
  * Events are linked to the outbound message by token or by the returned
  * Message-ID, and to its recipient row, when those are known.
+ *
+ * Each event carries its provenance (migration 005): "verp" when the
+ * report came to a classic VERP address that encodes the recipient it
+ * names, else "unverified"; the database makes it "verified" when a valid
+ * token and the milter's record of the message bear the recipient out.
  */
 struct store_bounce {
 	const char *queue_id;		/* Postfix queue id of the bounce */
 	const char *bounce_address;	/* envelope recipient (return path) */
-	const char *token;		/* verified token, or NULL */
+	const char *token;		/* our token, HMAC-checked (valid or expired), or NULL */
+	bool token_valid;		/* and not expired */
 	bool single_recipient;		/* the token's message had one recipient */
+	const char *verp_recipient;	/* classic VERP recipient of the address, or NULL */
+	size_t report_recipients;	/* how many recipients the report named */
 	const char *identity;		/* what makes this report unique */
 	const char *data;		/* the bounce as received (maybe cut) */
 	size_t data_len;

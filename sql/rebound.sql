@@ -35,3 +35,8 @@ SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 5) AS ap
 \if :apply
 \ir migrations/005_time_text.sql
 \endif
+
+SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 6) AS apply \gset
+\if :apply
+\ir migrations/006_provenance.sql
+\endif

@@ -32,7 +32,6 @@ classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r
 		return -1;
 	}
 	c->parser = report_parser_create();
-	c->opts.local_mtas = cfg->local_mta_names;
 	c->opts.rules = c->rules;
 	*c_r = c;
 	return 0;

@@ -4,9 +4,10 @@
  *
  * The kind comes from the report type and the DSN Action: a delay notice
  * is never a failure; a failure with a 4.x.x status, or one whose reason
- * says the retries ran out, is an expiry; a failure reported by our own
- * MTA is a synchronous rejection; any other failure an asynchronous
- * bounce.  The reason comes from the rules, then the status code, then a
+ * says the retries ran out, is an expiry; any other failure an
+ * asynchronous bounce, unless the caller knows that our own Postfix wrote
+ * the report (outcome_mark_local), which makes it a synchronous
+ * rejection.  The reason comes from the rules, then the status code, then a
  * chain of fallbacks (see outcome.h).  Rule ids of the fallbacks start
  * with "builtin." so that they are told apart from rule-file ids.
  */
@@ -16,18 +17,6 @@
 #include "util/buf.h"
 #include "util/caps.h"
 #include "classify/outcome.h"
-
-/* classify_local - whether the reporting MTA is one of ours */
-static bool
-classify_local(const struct report *r, const struct outcome_opts *opts)
-{
-	if (r->reporting_mta == NULL || opts->local_mtas == NULL)
-		return false;
-	for (char *const *p = opts->local_mtas; *p != NULL; p++)
-		if (strcasecmp(*p, r->reporting_mta) == 0)
-			return true;
-	return false;
-}
 
 /* classify_status_class - '2', '4', '5' or 0 from status or reply code */
 static char
@@ -42,7 +31,7 @@ classify_status_class(const struct report_rcpt *rc)
 
 /* classify_kind - what happened to the recipient */
 static enum report_kind
-classify_kind(const struct report *r, const struct report_rcpt *rc, bool local, char cls)
+classify_kind(const struct report *r, const struct report_rcpt *rc, char cls)
 {
 	const char *action = rc->action != NULL ? rc->action : "";
 
@@ -58,7 +47,7 @@ classify_kind(const struct report *r, const struct report_rcpt *rc, bool local, 
 	if (strcmp(action, "expired") == 0 || cls == '4')
 		return KIND_EXPIRED;
 	if (cls == '5' || strncmp(action, "fail", 4) == 0)
-		return local ? KIND_REJECTED : KIND_BOUNCED;
+		return KIND_BOUNCED;
 	return KIND_UNKNOWN;
 }
 
@@ -210,13 +199,13 @@ classify_reason(const struct report *r, struct report_rcpt *rc, const struct out
 /* classify_rcpt - fill the outcome fields of one recipient */
 static void
 classify_rcpt(const struct report *r, struct report_rcpt *rc, const struct outcome_opts *opts,
-	      bool local, struct buf *diag)
+	      struct buf *diag)
 {
 	char cls = classify_status_class(rc);
 	int hard;
 
-	rc->kind = classify_kind(r, rc, local, cls);
-	rc->sync = rc->kind == KIND_REJECTED;
+	rc->kind = classify_kind(r, rc, cls);
+	rc->sync = false;
 	rc->hard = false;
 	switch (rc->kind) {
 	case KIND_COMPLAINT:
@@ -248,11 +237,10 @@ classify_rcpt(const struct report *r, struct report_rcpt *rc, const struct outco
 void
 outcome_decide(struct report *r, const struct outcome_opts *opts)
 {
-	bool local = classify_local(r, opts);
 	struct buf *diag = buf_create(LIMIT_DIAGNOSTIC_LEN * 2 + 4);
 
 	for (size_t i = 0; i < r->nrcpt; i++)
-		classify_rcpt(r, &r->rcpt[i], opts, local, diag);
+		classify_rcpt(r, &r->rcpt[i], opts, diag);
 	buf_free(&diag);
 }
 
@@ -292,4 +280,16 @@ outcome_explain(const struct report *r, size_t i, const struct outcome_opts *opt
 	diag = buf_create(LIMIT_DIAGNOSTIC_LEN * 2 + 4);
 	(void)classify_reason(r, &copy, opts, diag, fn, ctx);
 	buf_free(&diag);
+}
+
+/* outcome_mark_local - failures in a report our own Postfix wrote were synchronous */
+void
+outcome_mark_local(struct report *r)
+{
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		if (r->rcpt[i].kind == KIND_BOUNCED) {
+			r->rcpt[i].kind = KIND_REJECTED;
+			r->rcpt[i].sync = true;
+		}
+	}
 }

@@ -18,8 +18,6 @@
  * greeting; a diagnostic nobody understood is "onhold".
  */
 struct outcome_opts {
-	/* Reporting-MTA names of our own Postfix; NULL-terminated. */
-	char *const *local_mtas;
 	/* The rule set; NULL classifies by status code only. */
 	struct rules *rules;
 };
@@ -34,5 +32,13 @@ void outcome_decide(struct report *r, const struct outcome_opts *opts);
  */
 void outcome_explain(const struct report *r, size_t i, const struct outcome_opts *opts,
 		      rules_explain_fn *fn, void *ctx);
+
+/*
+ * outcome_mark_local - the report was written by our own Postfix, which
+ * the caller knows from how it arrived (no remote SMTP client), never from
+ * what the report says of itself: its failures happened in our SMTP
+ * dialogue and are synchronous rejections.
+ */
+void outcome_mark_local(struct report *r);
 
 #endif

@@ -28,7 +28,7 @@ return_path_token_len(const char *extension, const char *delims)
 
 int
 return_path_inspect(const char *address, const char *delims, const struct token_keys *keys,
-		    unsigned today, struct return_path *rp)
+		    unsigned today, unsigned lifetime_days, struct return_path *rp)
 {
 	struct verp_addr va = { 0 };
 	const char *error = NULL;
@@ -38,10 +38,13 @@ return_path_inspect(const char *address, const char *delims, const struct token_
 	memset(rp, 0, sizeof(*rp));
 	if (verp_parse(address, delims, &va, &error) < 0)
 		return -1;
+	rp->prefix = va.prefix;
+	va.prefix = NULL;
 	if (va.extension == NULL) {
 		verp_addr_release(&va);
 		return 0;
 	}
+	rp->extended = true;
 	if ((len = return_path_token_len(va.extension, delims)) == 0) {
 		rp->recipient = verp_recipient(va.extension, delims);
 		verp_addr_release(&va);
@@ -53,7 +56,7 @@ return_path_inspect(const char *address, const char *delims, const struct token_
 	if (keys == NULL) {
 		rp->verdict = RP_TOKEN_UNVERIFIED;
 	} else {
-		switch (token_decode(keys, va.extension, len, today, &rp->info)) {
+		switch (token_decode(keys, va.extension, len, today, lifetime_days, &rp->info)) {
 		case TOKEN_VALID:
 			rp->verdict = RP_TOKEN_VALID;
 			break;
@@ -89,8 +92,10 @@ return_path_token_name(enum return_path_token verdict)
 void
 return_path_release(struct return_path *rp)
 {
+	free(rp->prefix);
 	free(rp->recipient);
 	free(rp->token);
+	rp->prefix = NULL;
 	rp->recipient = NULL;
 	rp->token = NULL;
 }

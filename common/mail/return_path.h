@@ -29,6 +29,8 @@ enum return_path_token {
 };
 
 struct return_path {
+	char *prefix;			/* local part before the first d1 */
+	bool extended;			/* the local part has d1 and an extension */
 	char *recipient;		/* VERP-encoded recipient, or NULL */
 	char *token;			/* lower-case token when signed by us, or NULL */
 	enum return_path_token verdict;
@@ -36,13 +38,16 @@ struct return_path {
 };
 
 /*
- * return_path_inspect - fill *rp from address.  keys may be NULL (no
- * signed return paths configured); today is token_day(time(NULL)).
+ * return_path_inspect - fill *rp from address, read as Postfix reads it
+ * (verp.h: quoted local parts, source routes).  keys may be NULL (no
+ * signed return paths configured); today is token_day(time(NULL)) and
+ * lifetime_days caps how long a token may stay valid (token_decode()).
  * Returns 0, or -1 when address is not a plausible mailbox (then *rp
  * holds nothing to release).
  */
 int return_path_inspect(const char *address, const char *delims,
-			const struct token_keys *keys, unsigned today, struct return_path *rp);
+			const struct token_keys *keys, unsigned today, unsigned lifetime_days,
+			struct return_path *rp);
 
 /*
  * return_path_token_name - "none", "unverified", "valid", "expired",

@@ -267,7 +267,7 @@ token_mac_matches(const struct token_key *key, const unsigned char *o)
 
 enum token_verdict
 token_decode(const struct token_keys *keys, const char *text, size_t len, unsigned today,
-	     struct token_info *info_r)
+	     unsigned lifetime_days, struct token_info *info_r)
 {
 	unsigned char o[TOKEN_OCTETS];
 	uint64_t message = 0;
@@ -282,7 +282,10 @@ token_decode(const struct token_keys *keys, const char *text, size_t len, unsign
 	info_r->message = message;
 	info_r->flags = o[0] & 0xf;
 	info_r->last_day = ((unsigned)o[9] << 8) | o[10];
-	return today > info_r->last_day ? TOKEN_EXPIRED : TOKEN_VALID;
+	if (today > info_r->last_day ||
+	    info_r->last_day - today > lifetime_days + TOKEN_SKEW_DAYS)
+		return TOKEN_EXPIRED;
+	return TOKEN_VALID;
 }
 
 const char *

@@ -76,11 +76,22 @@ void token_encode(const struct token_keys *keys, const struct token_info *info,
 		  char out[TOKEN_CHARS + 1]);
 
 /*
+ * Days a token may claim beyond today's date plus token_lifetime: clocks
+ * of several hosts differ, and the milter rounds its last day up.
+ */
+#define TOKEN_SKEW_DAYS	1
+
+/*
  * token_decode - verify the len characters at text (case-insensitive) on
- * day today.  *info_r is filled for TOKEN_VALID and TOKEN_EXPIRED.
+ * day today.  A token is never valid for more than lifetime_days (plus
+ * TOKEN_SKEW_DAYS) from today, whatever last day it claims: we never sign
+ * a longer one, so a token that claims more was made with our key by
+ * something else, and is taken for expired.  *info_r is filled for
+ * TOKEN_VALID and TOKEN_EXPIRED.
  */
 enum token_verdict token_decode(const struct token_keys *keys, const char *text,
-				size_t len, unsigned today, struct token_info *info_r);
+				size_t len, unsigned today, unsigned lifetime_days,
+				struct token_info *info_r);
 
 /* token_verdict_name - "valid", "malformed", "forged" or "expired" */
 const char *token_verdict_name(enum token_verdict verdict);

@@ -35,54 +35,109 @@ verp_domain_ok(const char *d)
 	return 1;
 }
 
+/* verp_bad_byte - white space, a control character or DEL */
+static int
+verp_bad_byte(unsigned char c)
+{
+	return c <= 0x20 || c == 0x7f;
+}
+
+/*
+ * verp_unquote - the local part of a quoted "local"@domain, as Postfix
+ * reads it (RFC 5321 4.1.2 quoted-string: quoted pairs undone).  On entry
+ * *p is at the opening quote; on success it is at the '@' after the
+ * closing one.  NULL when the quoted string is malformed.
+ */
+static char *
+verp_unquote(const char **p, const char *end)
+{
+	const char *s = *p + 1;
+	char *out = xmalloc((size_t)(end - s) + 1);
+	size_t n = 0;
+
+	for (; s < end && *s != '"'; s++) {
+		if (*s == '\\' && s + 1 < end)
+			s++;
+		/* Inside quotes a space is fine; a control character never. */
+		if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			free(out);
+			return NULL;
+		}
+		out[n++] = *s;
+	}
+	if (s >= end || s + 1 >= end || s[1] != '@' || n == 0) {
+		free(out);
+		return NULL;
+	}
+	out[n] = '\0';
+	*p = s + 1;
+	return out;
+}
+
 int
 verp_parse(const char *address, const char *delims, struct verp_addr *va,
 	   const char **error_r)
 {
 	size_t len = strlen(address);
-	const char *at, *local;
-	size_t local_len;
-	const char *d1;
+	const char *end, *at, *d1, *colon;
+	char *local;
 
 	memset(va, 0, sizeof(*va));
 	if (len >= 2 && address[0] == '<' && address[len - 1] == '>')
 		address++, len -= 2;
+	/* A source route ("@relay:user@domain") is ignored, as RFC 5321 asks. */
+	if (len > 0 && address[0] == '@' &&
+	    (colon = memchr(address, ':', len)) != NULL) {
+		len -= (size_t)(colon + 1 - address);
+		address = colon + 1;
+	}
 	if (len == 0 || len > LIMIT_ADDRESS_LEN) {
 		*error_r = len == 0 ? "empty address" : "address too long";
 		return -1;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)address[i] <= 0x20 || address[i] == 0x7f) {
+	end = address + len;
+	if (address[0] == '"') {
+		at = address;
+		if ((local = verp_unquote(&at, end)) == NULL) {
+			*error_r = "address has a malformed quoted local part";
+			return -1;
+		}
+	} else {
+		at = NULL;
+		for (const char *s = end; s > address; s--) {
+			if (s[-1] == '@') {
+				at = s - 1;
+				break;
+			}
+		}
+		if (at == NULL || at == address) {
+			*error_r = "address has no local part or no domain";
+			return -1;
+		}
+		local = xstrndup(address, (size_t)(at - address));
+	}
+	for (const char *s = address[0] == '"' ? at : address; s < end; s++) {
+		if (verp_bad_byte((unsigned char)*s)) {
+			free(local);
 			*error_r = "address contains white space or control characters";
 			return -1;
 		}
 	}
-	at = NULL;
-	for (size_t i = len; i > 0; i--) {
-		if (address[i - 1] == '@') {
-			at = address + i - 1;
-			break;
-		}
-	}
-	if (at == NULL || at == address) {
-		*error_r = "address has no local part or no domain";
-		return -1;
-	}
-	va->domain = xstrndup(at + 1, len - (size_t)(at + 1 - address));
+	va->domain = xstrndup(at + 1, (size_t)(end - (at + 1)));
 	if (!verp_domain_ok(va->domain)) {
+		free(local);
 		verp_addr_release(va);
 		*error_r = "address has an invalid domain";
 		return -1;
 	}
 	verp_lower(va->domain);
-	local = address;
-	local_len = (size_t)(at - address);
-	d1 = memchr(local, delims[0], local_len);
+	d1 = strchr(local, delims[0]);
 	if (d1 == NULL) {
-		va->prefix = xstrndup(local, local_len);
+		va->prefix = local;
 	} else {
 		va->prefix = xstrndup(local, (size_t)(d1 - local));
-		va->extension = xstrndup(d1 + 1, local_len - (size_t)(d1 + 1 - local));
+		va->extension = xstrdup(d1 + 1);
+		free(local);
 	}
 	return 0;
 }

@@ -19,10 +19,12 @@ struct verp_addr {
 };
 
 /*
- * verp_parse - split address into prefix, extension and domain.  Angle
- * brackets are removed.  Returns 0, or -1 with *error_r set to a static
- * description when address is not a plausible mailbox.  Release the
- * result with verp_addr_release().
+ * verp_parse - split address into prefix, extension and domain, reading
+ * it as Postfix does: angle brackets and a source route are removed, and
+ * a quoted local part ("bounces+x"@domain) is unquoted, so that no
+ * spelling of an address means one thing to Postfix and another here.
+ * Returns 0, or -1 with *error_r set to a static description when address
+ * is not a plausible mailbox.  Release the result with verp_addr_release().
  */
 int verp_parse(const char *address, const char *delims, struct verp_addr *va,
 	       const char **error_r);

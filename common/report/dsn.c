@@ -115,6 +115,7 @@ dsn_new_group(struct dsn *d)
 
 	if (d->ngroups == LIMIT_RECIPIENTS + 1) {
 		d->truncated = 1;
+		d->groups_cut = 1;
 		return NULL;
 	}
 	if (dsn_full(d->ngroups))

@@ -29,6 +29,7 @@ struct dsn {
 	size_t ngroups;
 	struct dsn_group *groups;
 	int truncated;		/* a cap was reached */
+	int groups_cut;		/* more recipient groups than LIMIT_RECIPIENTS */
 };
 
 /* dsn_parse - parse text[0..len); never fails, may return zero groups */

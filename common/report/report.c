@@ -28,15 +28,23 @@ report_rcpt_release(struct report_rcpt *rc)
 }
 
 void
+report_clear_rcpts(struct report *r)
+{
+	for (size_t i = 0; i < r->nrcpt; i++)
+		report_rcpt_release(&r->rcpt[i]);
+	free(r->rcpt);
+	r->rcpt = NULL;
+	r->nrcpt = 0;
+}
+
+void
 report_free(struct report **rp)
 {
 	struct report *r = *rp;
 
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->nrcpt; i++)
-		report_rcpt_release(&r->rcpt[i]);
-	free(r->rcpt);
+	report_clear_rcpts(r);
 	free(r->reporting_mta);
 	free(r->orig_queue_id);
 	free(r->envid);
@@ -65,6 +73,7 @@ report_add_rcpt(struct report *r)
 
 	if (r->nrcpt >= LIMIT_RECIPIENTS) {
 		r->truncated = true;
+		r->rcpt_overflow = true;
 		return NULL;
 	}
 	r->rcpt = xrealloc(r->rcpt, (r->nrcpt + 1) * sizeof(*r->rcpt));

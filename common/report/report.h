@@ -96,6 +96,7 @@ struct report {
 	size_t text_len;
 
 	bool truncated;			/* a cap cut something off */
+	bool rcpt_overflow;		/* it names more than LIMIT_RECIPIENTS recipients */
 
 	size_t nrcpt;
 	struct report_rcpt *rcpt;
@@ -107,8 +108,14 @@ struct report *report_create(void);
 /* report_free - release *rp and set it to NULL; accepts NULL */
 void report_free(struct report **rp);
 
-/* report_add_rcpt - append an empty recipient; NULL beyond LIMIT_RECIPIENTS */
+/*
+ * report_add_rcpt - append an empty recipient; NULL beyond LIMIT_RECIPIENTS,
+ * and rcpt_overflow set
+ */
 struct report_rcpt *report_add_rcpt(struct report *r);
+
+/* report_clear_rcpts - drop every recipient (rcpt_overflow stays as it was) */
+void report_clear_rcpts(struct report *r);
 
 /* report_find_rcpt - the recipient entry for an address, or NULL */
 struct report_rcpt *report_find_rcpt(struct report *r, const char *address);

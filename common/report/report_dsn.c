@@ -120,6 +120,8 @@ report_add_dsn(struct report *r, const char *text, size_t len)
 
 	if (d->truncated)
 		r->truncated = true;
+	if (d->groups_cut)
+		r->rcpt_overflow = true;
 	for (size_t i = 0; i < d->ngroups; i++) {
 		const struct dsn_group *g = &d->groups[i];
 		struct report_rcpt *rc;

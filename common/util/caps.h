@@ -23,7 +23,12 @@
 /* MIME parts visited per message before the rest is ignored. */
 #define LIMIT_MIME_PARTS	256
 
-/* Recipient groups taken from one report; more is a mailing-list fan-out. */
+/*
+ * Recipients one report may name.  Postfix takes at most 1000 per message
+ * (smtpd_recipient_limit), so a report that names more describes no
+ * message of ours; rebound-pipe stores it raw, without events, so that
+ * one forged report cannot buy a thousand rows.
+ */
 #define LIMIT_RECIPIENTS	1000
 
 /* Fields per DSN group, and length of one unfolded field value. */

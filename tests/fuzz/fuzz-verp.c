@@ -56,11 +56,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_verp(text, "+=");
 	fuzz_verp(text, "-=");
 	/* The raw bytes, NULs included, and the local part of the address. */
-	(void)token_decode(keys, (const char *)data, size, 20000, &info);
-	if (token_decode(keys, text, local, 20000, &info) == TOKEN_VALID) {
+	(void)token_decode(keys, (const char *)data, size, 20000, 30, &info);
+	if (token_decode(keys, text, local, 20000, 30, &info) == TOKEN_VALID) {
 		/* A token that verifies must encode back to a token that verifies. */
 		token_encode(keys, &info, again);
-		if (token_decode(keys, again, strlen(again), 20000, &info) != TOKEN_VALID)
+		if (token_decode(keys, again, strlen(again), 20000, 30, &info) != TOKEN_VALID)
 			abort();
 	}
 	free(text);

@@ -9,8 +9,11 @@ rb_init
 pg_start
 rb_write_conf
 
-deliver() {	# deliver QUEUE_ID RECIPIENT < message; sets OUT and RC
-	OUT=$(pipe_run -q "$1" -r "$2")
+# deliver QUEUE_ID RECIPIENT < message; sets OUT and RC.  The reports here
+# reach rebound-pipe as Postfix's own DSNs do, with no SMTP client; set
+# CLIENT for one that came from a remote MX.
+deliver() {
+	OUT=$(pipe_run -q "$1" -r "$2" --client-address="${CLIENT-}")
 	RC=$?
 }
 
@@ -49,9 +52,10 @@ deliver Q1 "bounces+bob=bad.example@bounce.example.test" <"$D/postfix-rejected.e
 is "$RC" 0 "duplicate delivery exits 0"
 like "$OUT" "1 new|0 new" "status line on duplicate"
 is "$(count "recipient = 'bob@bad.example'")" 1 "duplicate adds no event"
-# A remote resending it (new Received line, new queue id) is the same report too.
+# The same report again with a new Received line and queue id adds nothing.
 { echo "Received: from mx.relay.example by mta.example.test; Mon, 23 Nov 2026 10:00:00 +0000"
-  cat "$D/postfix-rejected.eml"; } | pipe_run -q Q1B -r "bounces+bob=bad.example@bounce.example.test" >/dev/null
+  cat "$D/postfix-rejected.eml"; } | pipe_run -q Q1B -r "bounces+bob=bad.example@bounce.example.test" \
+	--client-address= >/dev/null
 is "$(count "recipient = 'bob@bad.example'")" 1 "retransmitted report adds no event"
 
 # --- several recipients in one report ---------------------------------------
@@ -68,7 +72,7 @@ is "$(q "SELECT kind || '|' || sync || '|' || status || '|' || hard FROM rebound
 deliver Q4 "bounces+carol=slow.example@bounce.example.test" <"$D/postfix-expired.eml"
 is "$(q "SELECT kind || '|' || reason || '|' || status FROM rebound.events WHERE queue_id = 'Q4'")" \
 	"expired|expired|4.2.0" "failed with a 4.x.x status is an expiry"
-deliver Q5 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
+CLIENT=192.0.2.25 deliver Q5 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
 is "$(q "SELECT kind || '|' || sync || '|' || reason || '|' || reporting_mta FROM rebound.events WHERE queue_id = 'Q5'")" \
 	"bounced|false|mailboxfull|mx.remote.example" "a remote's NDR is an async bounce"
 
@@ -126,12 +130,12 @@ rb_write_conf
 
 # --- the database is down: defer, keep nothing half-written ---------------
 pg_stop
-deliver Q13 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
+CLIENT=192.0.2.25 deliver Q13 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
 is "$RC" 75 "database down exits EX_TEMPFAIL"
 like "$OUT" "^4\.3\.0 .*connect to database" "deferral reason for pipe(8)"
 like "$(grep ' Q13: ' "$T/log/rebound.log" | tail -1)" "status=deferred" "deferral logged"
 pg_resume
-deliver Q13 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
+CLIENT=192.0.2.25 deliver Q13 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
 is "$RC" 0 "the retry succeeds once the database is back"
 
 # A missing schema is transient too: the administrator fixes it, Postfix retries.

@@ -75,13 +75,16 @@ is "$(q "SELECT m.queue_id || '|' || rc.address FROM rebound.events e JOIN rebou
 	JOIN rebound.recipients rc ON rc.id = e.recipient_id WHERE e.queue_id = 'T3'")" \
 	"OUT2|bob@bad.example" "previous key verifies; recipient found by address"
 
-# Forged: signed with a key we do not hold.  Stored, never linked.
+# Forged: signed with a key we do not hold.  Kept raw for audit; it gets no
+# events, since whatever it says comes from whoever forged it.
 head -c 32 /dev/urandom | base64 >"$T/etc/stranger.key"
 tok3=$(mint "$T/etc/stranger.key" 00000000000000a1 1 $((today + 30)))
 deliver T4 "bounces+$tok3@bounce.example.test" <"$D/postfix-rejected.eml"
-is "$RC" 0 "bounce to a forged token is still stored"
-is "$(q "SELECT count(*) FROM rebound.events WHERE queue_id = 'T4' AND message_id IS NULL")" 1 \
-	"forged token links nothing"
+is "$RC" 0 "bounce to a forged token is taken (exit 0)"
+is "$(q "SELECT count(*) FROM rebound.events WHERE queue_id = 'T4'")" 0 \
+	"a forged token gets no events"
+like "$(q "SELECT parse_error FROM rebound.raw_messages WHERE queue_id = 'T4'")" "forged return path" \
+	"it is kept raw, saying why"
 like "$(grep ' T4: ' "$T/log/rebound.log")" "token=forged" "log line says forged"
 
 # Expired, but signed by us: the bounce is still ours, so it links.

@@ -249,7 +249,7 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 rebound   unix  -       n       n       -       10      pipe
-  user=nobody argv=$T/bin/rebound-pipe -c $T/etc/rebound.conf -q \${queue_id} -r \${recipient}
+  user=nobody argv=$T/bin/rebound-pipe -c $T/etc/rebound.conf -q \${queue_id} -r \${recipient} --client-address=\${client_address}
 EOC
 	smtp-sink -u nobody -4 -d "$T/sink/%M%S." -h mx-good.example "127.0.0.1:$P_GOOD" 64 &
 	RB_PIDS="$RB_PIDS $!"

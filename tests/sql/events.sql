@@ -21,14 +21,14 @@ VALUES (800001, 'bounced', false, 'pipe', 'bob@bad.example', 'userunknown', true
        (800004, 'complaint', false, 'pipe', 'c@x.example', 'feedback', false, NULL, 'k4');
 
 SELECT is(rebound.event_payload(e), '{"id":800001,"kind":"bounced","recipient":"bob@bad.example",'
-          '"reason":"userunknown","hard":true,"token":"tok3n","tags":{"list": "news", "campaign": "nov"}}',
-          'compact payload: id, kind, recipient, reason, hard, token and tags')
+          '"reason":"userunknown","hard":true,"provenance":"unverified","token":"tok3n","tags":{"list": "news", "campaign": "nov"}}',
+          'compact payload: id, kind, recipient, reason, hard, provenance, token and tags')
   FROM rebound.events e WHERE id = 800001;
 SELECT is(rebound.event_payload(e), '{"id":800002,"kind":"delayed","recipient":null,'
-          '"reason":null,"hard":false,"token":null,"tags":null}', 'unknown values are null')
+          '"reason":null,"hard":false,"provenance":"unverified","token":null,"tags":null}', 'unknown values are null')
   FROM rebound.events e WHERE id = 800002;
 SELECT is(rebound.event_payload(e), '{"id":800003,"kind":"rejected","recipient":"q\"uote@x.example",'
-          '"reason":"mailboxfull","hard":false,"token":null,"tags":null,"truncated":true}',
+          '"reason":"mailboxfull","hard":false,"provenance":"unverified","token":null,"tags":null,"truncated":true}',
           'tags too large for NOTIFY are left out and the payload says so')
   FROM rebound.events e WHERE id = 800003;
 SELECT ok(octet_length(rebound.event_payload(e)) < 8000, 'payload under the NOTIFY limit')

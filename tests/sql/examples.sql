@@ -26,8 +26,9 @@ INSERT INTO app.users (email) VALUES
 
 CREATE FUNCTION pg_temp.ev(p_kind text, p_recipient text, p_reason text, p_hard boolean DEFAULT false)
 RETURNS void LANGUAGE sql AS $$
-    INSERT INTO rebound.events (kind, sync, source, recipient, reason, hard, dedup_key)
-    VALUES (p_kind, false, 'pipe', p_recipient, p_reason, p_hard, gen_random_uuid()::text)
+    INSERT INTO rebound.events (kind, sync, source, recipient, reason, hard, dedup_key, provenance)
+    VALUES (p_kind, false, 'pipe', p_recipient, p_reason, p_hard, gen_random_uuid()::text,
+            'verified')
 $$;
 CREATE FUNCTION pg_temp.u(p_email text) RETURNS text LANGUAGE sql AS $$
     SELECT format('%s|%s|%s|%s', mail_ok, failures, complaints, last_problem)

@@ -8,17 +8,20 @@ SET client_min_messages = error;
 BEGIN;
 SELECT plan(70);
 
--- ev - record an event as a writer would; returns its id.
+-- ev - record an event as a writer would; returns its id.  Events are
+-- verified unless a test says otherwise: provenance has tests of its own
+-- (provenance.sql).
 CREATE FUNCTION pg_temp.ev(p_kind text, p_recipient text, p_reason text DEFAULT NULL,
                            p_hard boolean DEFAULT false, p_sync boolean DEFAULT false,
                            p_source text DEFAULT 'pipe', p_rule text DEFAULT NULL,
                            p_feedback text DEFAULT NULL, p_age interval DEFAULT '0',
-                           p_status text DEFAULT NULL) RETURNS bigint
+                           p_status text DEFAULT NULL,
+                           p_provenance text DEFAULT 'verified') RETURNS bigint
 LANGUAGE sql AS $$
     INSERT INTO rebound.events (kind, sync, source, recipient, reason, hard, rule,
-                                feedback_type, status, received_at, dedup_key)
+                                feedback_type, status, received_at, dedup_key, provenance)
     VALUES (p_kind, p_sync, p_source, p_recipient, p_reason, p_hard, p_rule, p_feedback,
-            p_status, now() - p_age, gen_random_uuid()::text)
+            p_status, now() - p_age, gen_random_uuid()::text, p_provenance)
     RETURNING id
 $$;
 
@@ -41,7 +44,7 @@ SELECT results_eq(
     $$SELECT name, value FROM rebound.settings
        WHERE name <> 'soft_ignore_reasons' ORDER BY name$$,
     $$VALUES ('report_days', '30'), ('soft_failure_days', '30'), ('soft_failure_limit', '5'),
-             ('suppress_unknown_domains', 'on')$$,
+             ('suppress_unknown_domains', 'on'), ('trust_verp', 'on')$$,
     'documented defaults');
 SELECT ok(rebound.setting_list('soft_ignore_reasons') @> ARRAY['blocked', 'badreputation', 'spamdetected'],
           'reputation and content blocks are not counted by default');

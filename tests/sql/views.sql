@@ -20,17 +20,17 @@ INSERT INTO rebound.raw_messages (id, size, truncated, digest, parse_error, cont
 VALUES (2001, 17, false, 'digest1', 'no report found', 'this is not mail'::bytea);
 
 INSERT INTO rebound.events (id, received_at, kind, sync, source, recipient, reason, category,
-                            hard, rule, message_id, raw_message_id, dedup_key) VALUES
-    (3001, now(), 'bounced', false, 'pipe', 'a@one.example', 'userunknown', 'user_unknown', true, 'rfc3463', 1001, NULL, 'v1'),
-    (3002, now() - interval '1 day', 'expired', false, 'pipe', 'c@two.example', 'expired', 'expired', false, 'dsn-expired', 1001, NULL, 'v2'),
-    (3003, now(), 'complaint', false, 'pipe', 'd@two.example', 'feedback', 'feedback_complaint', false, 'arf', 1001, NULL, 'v3'),
-    (3004, now(), 'rejected', true, 'pipe', 'e@one.example', 'hasmoved', 'user_unknown', true, 'rfc3463', 1002, NULL, 'v4'),
-    (3005, now(), 'bounced', false, 'pipe', 'h@four.example', 'mailboxfull', 'mailbox_full', false, 'rfc3463', NULL, NULL, 'v5'),
-    (3006, now(), 'unknown', false, 'pipe', NULL, 'undefined', 'other', false, 'none', NULL, 2001, 'v6'),
-    (3007, now(), 'bounced', false, 'pipe', NULL, 'onhold', 'other', false, 'none', NULL, NULL, 'v7'),
-    (3008, now(), 'rejected', true, 'milter', 'b@one.example', 'userunknown', 'user_unknown', true, 'suppressed', 1001, NULL, 'v8'),
-    (3009, now(), 'delayed', false, 'pipe', 'f@three.example', 'expired', 'expired', false, 'dsn-delayed', 1002, NULL, 'v9'),
-    (3010, now() - interval '60 days', 'bounced', false, 'pipe', 'z@five.example', 'mailboxfull', 'mailbox_full', false, 'rfc3463', NULL, NULL, 'v10');
+                            hard, rule, message_id, raw_message_id, dedup_key, provenance) VALUES
+    (3001, now(), 'bounced', false, 'pipe', 'a@one.example', 'userunknown', 'user_unknown', true, 'rfc3463', 1001, NULL, 'v1', 'verified'),
+    (3002, now() - interval '1 day', 'expired', false, 'pipe', 'c@two.example', 'expired', 'expired', false, 'dsn-expired', 1001, NULL, 'v2', 'verified'),
+    (3003, now(), 'complaint', false, 'pipe', 'd@two.example', 'feedback', 'feedback_complaint', false, 'arf', 1001, NULL, 'v3', 'verified'),
+    (3004, now(), 'rejected', true, 'pipe', 'e@one.example', 'hasmoved', 'user_unknown', true, 'rfc3463', 1002, NULL, 'v4', 'verified'),
+    (3005, now(), 'bounced', false, 'pipe', 'h@four.example', 'mailboxfull', 'mailbox_full', false, 'rfc3463', NULL, NULL, 'v5', 'verified'),
+    (3006, now(), 'unknown', false, 'pipe', NULL, 'undefined', 'other', false, 'none', NULL, 2001, 'v6', 'verified'),
+    (3007, now(), 'bounced', false, 'pipe', NULL, 'onhold', 'other', false, 'none', NULL, NULL, 'v7', 'verified'),
+    (3008, now(), 'rejected', true, 'milter', 'b@one.example', 'userunknown', 'user_unknown', true, 'suppressed', 1001, NULL, 'v8', 'verified'),
+    (3009, now(), 'delayed', false, 'pipe', 'f@three.example', 'expired', 'expired', false, 'dsn-delayed', 1002, NULL, 'v9', 'verified'),
+    (3010, now() - interval '60 days', 'bounced', false, 'pipe', 'z@five.example', 'mailboxfull', 'mailbox_full', false, 'rfc3463', NULL, NULL, 'v10', 'verified');
 SELECT rebound.suppress('spam.example', 'spamtrap', 'alice', 'known trap domain');
 
 -- failures -------------------------------------------------------------------

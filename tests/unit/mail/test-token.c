@@ -13,6 +13,9 @@
 static const char key_a[] = "0123456789abcdef0123456789abcdef";
 static const char key_b[] = "fedcba9876543210fedcba9876543210";
 
+/* A lifetime cap that no test token reaches, where the cap is not the point. */
+#define ANY_LIFETIME 65535
+
 static void
 test_round_trip(void)
 {
@@ -29,13 +32,13 @@ test_round_trip(void)
 			alphabet_ok = 0;
 	tap_ok(alphabet_ok, "token uses lower-case base32 only: %s", tok);
 	tap_ok(strlen("bounces+") + strlen(tok) <= 64, "local part fits in 64 octets");
-	tap_is_int(token_decode(keys, tok, strlen(tok), 20400, &out), TOKEN_VALID, "valid");
+	tap_is_int(token_decode(keys, tok, strlen(tok), 20400, ANY_LIFETIME, &out), TOKEN_VALID, "valid");
 	tap_ok(out.message == in.message, "message id survives");
 	tap_is_int(out.flags, TOKEN_SINGLE_RECIPIENT, "flags survive");
 	tap_is_int(out.last_day, 20500, "last day survives");
-	tap_is_int(token_decode(keys, tok, strlen(tok), 20500, &out), TOKEN_VALID,
+	tap_is_int(token_decode(keys, tok, strlen(tok), 20500, ANY_LIFETIME, &out), TOKEN_VALID,
 		   "valid on its last day");
-	tap_is_int(token_decode(keys, tok, strlen(tok), 20501, &out), TOKEN_EXPIRED,
+	tap_is_int(token_decode(keys, tok, strlen(tok), 20501, ANY_LIFETIME, &out), TOKEN_EXPIRED,
 		   "expired the day after");
 
 	/* Upper case: some MTAs fold the local part. */
@@ -44,7 +47,7 @@ test_round_trip(void)
 
 		for (i = 0; i <= TOKEN_CHARS; i++)
 			up[i] = (char)(tok[i] >= 'a' && tok[i] <= 'z' ? tok[i] - 32 : tok[i]);
-		tap_is_int(token_decode(keys, up, TOKEN_CHARS, 20400, &out), TOKEN_VALID,
+		tap_is_int(token_decode(keys, up, TOKEN_CHARS, 20400, ANY_LIFETIME, &out), TOKEN_VALID,
 			   "upper-cased token still verifies");
 	}
 
@@ -56,25 +59,58 @@ test_round_trip(void)
 		for (i = 0; i < TOKEN_CHARS; i++) {
 			memcpy(t, tok, sizeof(t));
 			t[i] = t[i] == 'a' ? 'b' : 'a';
-			if (token_decode(keys, t, TOKEN_CHARS, 20400, &out) == TOKEN_VALID)
+			if (token_decode(keys, t, TOKEN_CHARS, 20400, ANY_LIFETIME, &out) == TOKEN_VALID)
 				all_detected = 0;
 		}
 		tap_ok(all_detected, "every one-character change is refused");
 	}
-	tap_is_int(token_decode(keys, tok, TOKEN_CHARS - 1, 20400, &out), TOKEN_MALFORMED,
+	tap_is_int(token_decode(keys, tok, TOKEN_CHARS - 1, 20400, ANY_LIFETIME, &out), TOKEN_MALFORMED,
 		   "short token is malformed");
-	tap_is_int(token_decode(keys, "bob=example.org", 15, 20400, &out), TOKEN_MALFORMED,
+	tap_is_int(token_decode(keys, "bob=example.org", 15, 20400, ANY_LIFETIME, &out), TOKEN_MALFORMED,
 		   "classic VERP extension is malformed, not forged");
 	{
 		char t[TOKEN_CHARS + 1];
 
 		memcpy(t, tok, sizeof(t));
 		t[5] = '1';
-		tap_is_int(token_decode(keys, t, TOKEN_CHARS, 20400, &out), TOKEN_MALFORMED,
+		tap_is_int(token_decode(keys, t, TOKEN_CHARS, 20400, ANY_LIFETIME, &out), TOKEN_MALFORMED,
 			   "character outside the alphabet is malformed");
 	}
 	token_keys_free(&keys);
 	tap_ok(keys == NULL, "token_keys_free clears the pointer");
+}
+
+/*
+ * The lifetime cap: a token of ours that claims to stay valid longer than
+ * token_lifetime (plus a day of clock skew) is treated as expired.
+ */
+static void
+test_lifetime_cap(void)
+{
+	struct token_keys *keys = token_keys_from_memory(key_a, 32, NULL, 0);
+	struct token_info in = { 7, 0, 0 }, out;
+	char tok[TOKEN_CHARS + 1];
+	const unsigned today = 20400;
+
+	in.last_day = today + 30;
+	token_encode(keys, &in, tok);
+	tap_is_int(token_decode(keys, tok, TOKEN_CHARS, today, 30, &out), TOKEN_VALID,
+		   "a token that lives token_lifetime is valid");
+	in.last_day = today + 31;
+	token_encode(keys, &in, tok);
+	tap_is_int(token_decode(keys, tok, TOKEN_CHARS, today, 30, &out), TOKEN_VALID,
+		   "one day more is clock skew");
+	in.last_day = today + 32;
+	token_encode(keys, &in, tok);
+	tap_is_int(token_decode(keys, tok, TOKEN_CHARS, today, 30, &out), TOKEN_EXPIRED,
+		   "two days more than token_lifetime: expired");
+	in.last_day = today + 4000;
+	token_encode(keys, &in, tok);
+	tap_is_int(token_decode(keys, tok, TOKEN_CHARS, today, 30, &out), TOKEN_EXPIRED,
+		   "a token that claims 4000 days is expired, whatever it says");
+	tap_is_int(token_decode(keys, tok, TOKEN_CHARS, today, 3650, &out), TOKEN_EXPIRED,
+		   "and still past the longest token_lifetime");
+	token_keys_free(&keys);
 }
 
 static void
@@ -87,13 +123,13 @@ test_rotation(void)
 	char tok[TOKEN_CHARS + 1], tok2[TOKEN_CHARS + 1];
 
 	token_encode(old, &in, tok);
-	tap_is_int(token_decode(rotated, tok, TOKEN_CHARS, 20000, &out), TOKEN_VALID,
+	tap_is_int(token_decode(rotated, tok, TOKEN_CHARS, 20000, ANY_LIFETIME, &out), TOKEN_VALID,
 		   "previous key still verifies after rotation");
-	tap_is_int(token_decode(other, tok, TOKEN_CHARS, 20000, &out), TOKEN_FORGED,
+	tap_is_int(token_decode(other, tok, TOKEN_CHARS, 20000, ANY_LIFETIME, &out), TOKEN_FORGED,
 		   "a key that never signed it calls it forged");
 	token_encode(rotated, &in, tok2);
 	tap_ok(strcmp(tok, tok2) != 0, "new tokens are signed with the new key");
-	tap_is_int(token_decode(old, tok2, TOKEN_CHARS, 20000, &out), TOKEN_FORGED,
+	tap_is_int(token_decode(old, tok2, TOKEN_CHARS, 20000, ANY_LIFETIME, &out), TOKEN_FORGED,
 		   "old key alone does not verify the new key's tokens");
 	token_keys_free(&old);
 	token_keys_free(&rotated);
@@ -149,6 +185,7 @@ int
 main(void)
 {
 	test_round_trip();
+	test_lifetime_cap();
 	test_rotation();
 	test_key_files();
 	return tap_done();
