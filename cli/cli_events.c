@@ -57,10 +57,10 @@ events_field(FILE *fp, const char *key, const char *value, int first)
 static void
 events_line(FILE *fp, const PGresult *res, int r)
 {
-	const char *v[10];
+	const char *v[11];
 	char rcpt[EVENTS_VALUE_MAX + 2];
 
-	for (int c = 0; c < 10; c++)
+	for (int c = 0; c < 11; c++)
 		v[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
 	fprintf(fp, "%s event %s: ", v[1], v[0]);
 	if (v[3] != NULL) {
@@ -77,6 +77,7 @@ events_line(FILE *fp, const PGresult *res, int r)
 	events_field(fp, "hard", strcmp(v[5], "t") == 0 ? "yes" : "no", 0);
 	events_field(fp, "dsn", v[6], 0);
 	events_field(fp, "source", v[7], 0);
+	events_field(fp, "provenance", v[10], 0);
 	events_field(fp, "token", v[8], 0);
 	events_field(fp, "tags", v[9], 0);
 	fputc('\n', fp);
@@ -88,7 +89,7 @@ events_print_batch(struct cli *cli, char **payloads, size_t n)
 {
 	static const char sql[] =
 		"SELECT e.id, rebound.time_text(e.received_at, 'second'), e.kind, e.recipient,"
-		"       e.reason, e.hard, e.status, e.source, m.token, m.tags"
+		"       e.reason, e.hard, e.status, e.source, m.token, m.tags, e.provenance"
 		"  FROM rebound.events e LEFT JOIN rebound.messages m ON m.id = e.message_id"
 		" WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id";
 	struct buf *ids = buf_create(n * 24 + 3);
@@ -206,7 +207,8 @@ cli_events(struct cli *cli, int argc, char **argv)
 		" SELECT e.id,"
 		"        rebound.time_text(e.received_at, CASE WHEN $2 THEN 'utc' ELSE 'second' END)"
 		"          AS received_at,"
-		"        e.kind, e.recipient, e.reason, e.hard, e.status, e.source, m.token, m.tags"
+		"        e.kind, e.recipient, e.reason, e.hard, e.provenance, e.status, e.source,"
+		"        m.token, m.tags"
 		"   FROM rebound.events e LEFT JOIN rebound.messages m ON m.id = e.message_id"
 		"  ORDER BY e.id DESC LIMIT $1::int) latest"
 		" ORDER BY id";

@@ -187,7 +187,7 @@ json_ok "$OUT" 'j["days"] == 7 and set(j) == {"days", "events", "suppressions", 
 ok $? "stats --json: one object, typed values"
 run events
 likef "$RC:$OUT" '^0:id +received_at +kind +recipient' "events: a table"
-likef "$OUT" 'rejected +a@bad.example +userunknown +yes +5.1.1 +pipe +tk1 +\{"campaign": "nov"\}' "events: row with token and tags"
+likef "$OUT" 'rejected +a@bad.example +userunknown +yes +unverified +5.1.1 +pipe +tk1 +\{"campaign": "nov"\}' "events: row with token and tags"
 run events --json -n 2
 json_ok "$OUT" 'len(j) == 2 and j[0]["kind"] == "bounced" and j[1]["kind"] == "unknown"'
 ok $? "events --json -n 2: the latest two, oldest first"
@@ -205,7 +205,7 @@ q "INSERT INTO rebound.events (kind, sync, source, recipient, dedup_key)
 wait $fpid
 is "$?" 0 "--count 2: exits after two events"
 likef "$(sed -n 1p "$T/follow.out")" \
-	'^[0-9-]+ [0-9:]+ event [0-9]+: rcpt=<c@bad.example>, kind=bounced, reason=userunknown, hard=yes, dsn=5.1.1, source=pipe, token=tk1, tags=\{"campaign": "nov"\}$' \
+	'^[0-9-]+ [0-9:]+ event [0-9]+: rcpt=<c@bad.example>, kind=bounced, reason=userunknown, hard=yes, dsn=5.1.1, source=pipe, provenance=unverified, token=tk1, tags=\{"campaign": "nov"\}$' \
 	"one line per event, Postfix style"
 likef "$(sed -n 2p "$T/follow.out")" 'rcpt=<d@slow.example>, kind=delayed' "second event"
 likef "$(cat "$T/follow.err")" "ignoring a notification that rebound did not send" "foreign notifications are ignored"

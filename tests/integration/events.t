@@ -47,7 +47,7 @@ ok $? "the text listener too"
 
 bob=$(grep '"recipient":"bob@bad.example"' "$T/events.json")
 bob_id=$(q "SELECT id FROM rebound.events WHERE recipient = 'bob@bad.example'")
-is "$bob" "{\"id\":$bob_id,\"kind\":\"rejected\",\"recipient\":\"bob@bad.example\",\"reason\":\"userunknown\",\"hard\":true,\"token\":null,\"tags\":null}" \
+is "$bob" "{\"id\":$bob_id,\"kind\":\"rejected\",\"recipient\":\"bob@bad.example\",\"reason\":\"userunknown\",\"hard\":true,\"provenance\":\"verp\",\"token\":null,\"tags\":null}" \
 	"the remote 550 arrives as one compact JSON payload"
 python3 -c 'import json, sys
 j = json.loads(sys.argv[1])
@@ -55,7 +55,7 @@ sys.exit(0 if j["kind"] == "bounced" and j["reason"] == "mailboxfull" and j["har
 	"$(grep '"recipient":"dora@remote.example"' "$T/events.json")"
 ok $? "the remote NDR's payload: an async soft bounce"
 like "$(grep 'bob@bad.example' "$T/events.txt")" \
-	"^[0-9-]+ [0-9:]+ event $bob_id: rcpt=<bob@bad.example>, kind=rejected, reason=userunknown, hard=yes, dsn=5\.1\.1, source=pipe$" \
+	"^[0-9-]+ [0-9:]+ event $bob_id: rcpt=<bob@bad.example>, kind=rejected, reason=userunknown, hard=yes, dsn=5\.1\.1, source=pipe, provenance=verp$" \
 	"the text listener's line for the 550"
 like "$(grep 'dora@remote.example' "$T/events.txt")" "kind=bounced, reason=mailboxfull, hard=no" \
 	"and for the NDR"

@@ -21,7 +21,8 @@ long=$(head -c 10000 /dev/zero | tr '\0' L)
 sed -e "s/^Final-Recipient: rfc822; bob@bad.example/Final-Recipient: rfc822; ${ESC}[2J${ESC}]0;pwned\x07bob\x08\x08@bad.example/" \
     -e "s/User unknown in virtual mailbox table/User ${ESC}[31munknown\rfake: status=recorded\x1b[0m/" \
     -e 's/47F6CA74BA3@/47F6CA74BC1@/' "$D/postfix-rejected.eml" >"$T/ansi.eml"
-pipe_run -q S1 -r "bounces+x${ESC}[1m=bad.example@bounce.example.test" <"$T/ansi.eml" >/dev/null
+pipe_run -q S1 -r "bounces+x${ESC}[1m=bad.example@bounce.example.test" --client-address=192.0.2.1 \
+	<"$T/ansi.eml" >/dev/null
 is "$?" 0 "a bounce full of control characters is delivered"
 line=$(grep ' S1: ' "$LOG")
 is "$(printf '%s\n' "$line" | wc -l)" 1 "one log line, nothing injected"
@@ -31,13 +32,14 @@ like "$line" 'to=<bounces\+x\?\[1m=bad.example' "escapes shown as '?', the text 
 
 sed -e "s/^Final-Recipient: rfc822; bob@bad.example/Final-Recipient: rfc822; $long@bad.example/" \
     -e 's/47F6CA74BA3@/47F6CA74BC2@/' "$D/postfix-rejected.eml" >"$T/long.eml"
-pipe_run -q S2 -r "bounces@bounce.example.test" <"$T/long.eml" >/dev/null
+pipe_run -q S2 -r "bounces@bounce.example.test" --client-address=192.0.2.1 <"$T/long.eml" >/dev/null
 is "$?" 0 "a bounce with a 10 kB recipient is delivered"
 len=$(grep ' S2: ' "$LOG" | awk '{ print length($0) }' | sort -n | tail -1)
 [ "${len:-99999}" -le 2100 ]
 ok $? "its log line is length-bounded ($len characters, record cap 2,000)"
 # A 10 kB queue id (as pipe(8) passes ${queue_id} verbatim) is capped too.
-pipe_run -q "S3$long" -r "bounces@bounce.example.test" <"$D/postfix-multi.eml" >/dev/null
+pipe_run -q "S3$long" -r "bounces@bounce.example.test" --client-address=192.0.2.1 \
+	<"$D/postfix-multi.eml" >/dev/null
 len=$(grep ' S3LLL' "$LOG" | awk '{ print length($0) }' | sort -n | tail -1)
 [ -n "$len" ] && [ "$len" -le 2100 ]
 ok $? "a 10 kB queue id gives a bounded log line (${len:-none})"
