@@ -6,9 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mail/address.h"
 #include "util/buf.h"
 #include "report/dsn.h"
 #include "util/caps.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 /* dsn_line - length of the line at p; *next is set past its line end */
@@ -104,7 +106,8 @@ dsn_close_field(struct dsn_group *g, struct buf *val, bool *open)
 		return;
 	while (len > 0 && isspace((unsigned char)s[len - 1]))
 		len--;
-	g->fields[g->nfields - 1].value = xstrndup(s, len);
+	/* A NUL must not end the value where the sender chose. */
+	g->fields[g->nfields - 1].value = utf8_strndup(s, len, NULL);
 	*open = false;
 }
 
@@ -257,40 +260,67 @@ dsn_type_prefix(const char *s, size_t n)
 	return 0;
 }
 
+/* dsn_address_type_ok - an address type (RFC 3464 2.3.2): rfc822, utf-8 or x-... */
+static bool
+dsn_address_type_ok(const char *type)
+{
+	return type == NULL || strcmp(type, "rfc822") == 0 || strcmp(type, "utf-8") == 0 ||
+	       strncmp(type, "x-", 2) == 0 || strcmp(type, "unknown") == 0;
+}
+
+/*
+ * dsn_address_span - where the address of a field value is: inside <...>
+ * when there are brackets, else the first word (a quoted local part may
+ * hold spaces), without the quotes or punctuation some MTAs put around it
+ */
+static void
+dsn_address_span(const char *s, const char **start_r, size_t *len_r)
+{
+	const char *start, *stop;
+
+	if ((start = strchr(s, '<')) != NULL && (stop = strchr(start, '>')) != NULL) {
+		*start_r = start + 1;
+		*len_r = (size_t)(stop - start - 1);
+		return;
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	start = s;
+	if (*s == '"') {
+		for (s++; *s != '\0' && *s != '"'; s++)
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+		if (*s == '"')
+			s++;
+	}
+	stop = s + strcspn(s, " \t\r\n");
+	/* 'user@example.com' and user@example.com, as prose writes them */
+	if (stop - start >= 2 && *start == '\'' && stop[-1] == '\'')
+		start++, stop--;
+	while (stop > start && strchr(",;.", stop[-1]) != NULL)
+		stop--;
+	*start_r = start;
+	*len_r = (size_t)(stop - start);
+}
+
 char *
 dsn_address(const char *value)
 {
 	char *type = NULL;
 	const char *s = dsn_typed_value(value, &type);
-	const char *start, *stop, *at;
-	char *addr;
+	const char *start;
+	size_t len, prefix;
+	bool type_ok = dsn_address_type_ok(type);
 
 	free(type);
-	/* Prefer the content of <...> when present. */
-	if ((start = strchr(s, '<')) != NULL && (stop = strchr(start, '>')) != NULL) {
-		start++;
-	} else {
-		while (isspace((unsigned char)*s) || *s == '"' || *s == '\'')
-			s++;
-		start = s;
-		stop = start + strcspn(start, " \t\r\n\"',;>");
-	}
+	/*
+	 * "obrien;drop--@x.example" is no address of type "obrien": taken as
+	 * one, its tail would name someone else.
+	 */
+	if (!type_ok)
+		return NULL;
+	dsn_address_span(s, &start, &len);
 	/* "rfc822; SMTP=user@example.com" (Lotus Notes): the type again. */
-	if (stop > start)
-		start += dsn_type_prefix(start, (size_t)(stop - start));
-	if (stop <= start || (size_t)(stop - start) > LIMIT_ADDRESS_LEN)
-		return NULL;
-	addr = xstrndup(start, (size_t)(stop - start));
-	if ((at = strrchr(addr, '@')) == NULL || at == addr || at[1] == '\0') {
-		free(addr);
-		return NULL;
-	}
-	for (char *c = addr; *c != '\0'; c++) {
-		if ((unsigned char)*c <= 0x20 || *c == 0x7f) {
-			free(addr);
-			return NULL;
-		}
-		*c = (char)tolower((unsigned char)*c);
-	}
-	return addr;
+	prefix = dsn_type_prefix(start, len);
+	return address_normalize(start + prefix, len - prefix);
 }

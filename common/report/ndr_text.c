@@ -327,6 +327,30 @@ ndr_domain_char(unsigned char c)
 	return isalnum(c) || c == '.' || c == '-' || c >= 0x80;
 }
 
+/*
+ * ndr_addr_glued - whether the address that starts at s[a] is only the
+ * tail of a longer word joined to it by a character no address holds
+ * ("o'brien;drop--@x.example"): such a word is a malformed address, and
+ * its tail is someone else's.  "rfc822;bob@x.example" is an address type
+ * and its address.
+ */
+static bool
+ndr_addr_glued(const char *s, size_t a)
+{
+	size_t w;
+
+	if (a < 2 || (s[a - 1] != ';' && s[a - 1] != '@' && s[a - 1] != '\\') ||
+	    !ndr_local_char((unsigned char)s[a - 2]))
+		return false;
+	for (w = a - 1; w > 0 && (isalnum((unsigned char)s[w - 1]) || s[w - 1] == '-'); w--)
+		;
+	if (s[a - 1] == ';' && (w == 0 || !ndr_local_char((unsigned char)s[w - 1])) &&
+	    ((a - 1 - w == 6 && strncasecmp(s + w, "rfc822", 6) == 0) ||
+	     (a - 1 - w == 5 && strncasecmp(s + w, "utf-8", 5) == 0)))
+		return false;
+	return true;
+}
+
 /* ndr_addr_span - the next plausible address in a text */
 bool
 ndr_addr_span(const char *s, size_t n, size_t *pos, size_t *start, size_t *alen)
@@ -352,7 +376,7 @@ ndr_addr_span(const char *s, size_t n, size_t *pos, size_t *start, size_t *alen)
 			b--;
 		}
 		if (a == i || b == i + 1 || dots == 0 || i - a > LIMIT_LOCAL_PART ||
-		    b - a > LIMIT_ADDRESS_LEN)
+		    b - a > LIMIT_ADDRESS_LEN || ndr_addr_glued(s, a))
 			continue;
 		*start = a;
 		*alen = b - a;

@@ -26,6 +26,7 @@
 #include "report/parse.h"
 #include "report/report.h"
 #include "report/report_dsn.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 struct report_parser {
@@ -400,8 +401,8 @@ report_parser_run(struct report_parser *p, const char *data, size_t len)
 		parse_fix_arf(r);
 	if (buf_len(p->text) == 0 && buf_len(p->html) > 0)
 		ndr_html_to_text(buf_str(p->html), buf_len(p->html), p->text);
-	r->text_len = buf_len(p->text);
-	r->text = xstrndup(buf_str(p->text), r->text_len);
+	/* A NUL must not end the text where the sender chose. */
+	r->text = utf8_strndup(buf_str(p->text), buf_len(p->text), &r->text_len);
 	if (r->nrcpt == 0)
 		ndr_parse(r, p->part);
 	else if (r->format == FORMAT_DSN && r->text_len > 0)

@@ -39,3 +39,27 @@ utf8_repair(char **sp)
 	free(*sp);
 	*sp = valid;
 }
+
+char *
+utf8_strndup(const char *s, size_t len, size_t *len_r)
+{
+	static const char replacement[] = "\xef\xbf\xbd";
+	size_t nuls = 0, n = 0;
+	char *out;
+
+	for (size_t i = 0; i < len; i++)
+		nuls += s[i] == '\0';
+	out = xmalloc(len + nuls * 2 + 1);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\0') {
+			memcpy(out + n, replacement, 3);
+			n += 3;
+		} else {
+			out[n++] = s[i];
+		}
+	}
+	out[n] = '\0';
+	if (len_r != NULL)
+		*len_r = n;
+	return out;
+}

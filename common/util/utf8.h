@@ -19,4 +19,11 @@ char *utf8_copy(const char *s, size_t max);
 /* utf8_repair - replace *sp with a valid copy if it is not valid UTF-8 */
 void utf8_repair(char **sp);
 
+/*
+ * utf8_strndup - a NUL-terminated copy of the len bytes at s in which each
+ * NUL byte is U+FFFD: as a C string, text with a NUL would end where the
+ * sender chose and hide the rest.  *len_r (if not NULL) gets its length.
+ */
+char *utf8_strndup(const char *s, size_t len, size_t *len_r);
+
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* test-dsn - RFC 3464 field groups, unfolding and report building. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,46 @@ static const char quirky_dsn[] =
 	"Final-Recipient: rfc822; dave@example.org\r\n"
 	"Action: failed\r\n"
 	"Status: 5.1.1\r\n";
+
+/*
+ * Addresses in recipient fields are read whole or not at all, and a NUL
+ * in a field does not end it.
+ */
+static void
+test_address_hygiene(void)
+{
+	static const char text[] =
+		"Reporting-MTA: dns; mx.example.net\n"
+		"\n"
+		"Final-Recipient: rfc822; o'brien;drop--@x.example\n"
+		"Action: failed\n"
+		"Status: 5.1.1\n"
+		"\n"
+		"Final-Recipient: rfc822; \"a b\"@x.example\n"
+		"Action: failed\n"
+		"Status: 5.1.1\n"
+		"Diagnostic-Code: smtp; 550 5.1.1 first\0 second\n"
+		"\n"
+		"Final-Recipient: obrien;drop--@x.example\n"
+		"Action: failed\n"
+		"Status: 5.1.1\n";
+	struct report *r = report_create();
+	bool shortened = false;
+
+	report_add_dsn(r, text, sizeof(text) - 1);
+	for (size_t i = 0; i < r->nrcpt; i++)
+		if (r->rcpt[i].recipient != NULL && strstr(r->rcpt[i].recipient, "drop--") != NULL)
+			shortened = true;
+	tap_ok(!shortened, "a malformed address is never shortened into another one");
+	tap_ok(report_find_rcpt(r, "\"a b\"@x.example") != NULL, "a quoted local part is read");
+	{
+		const struct report_rcpt *rc = report_find_rcpt(r, "\"a b\"@x.example");
+
+		tap_ok(rc != NULL && rc->diagnostic != NULL && strstr(rc->diagnostic, "second") != NULL,
+		       "a NUL in the diagnostic does not cut it short");
+	}
+	report_free(&r);
+}
 
 int
 main(void)
@@ -122,5 +163,6 @@ main(void)
 	d = dsn_parse("\0\0\0garbage\n\n:\n", 14);
 	tap_ok(d != NULL, "binary garbage parses to something");
 	dsn_free(&d);
+	test_address_hygiene();
 	return tap_done();
 }

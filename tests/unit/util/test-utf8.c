@@ -54,5 +54,17 @@ main(void)
 	check_repair("\xed\xa0\x80x", FFFD FFFD FFFD "x", false, "a surrogate");
 	utf8_repair(&none);
 	tap_ok(none == NULL, "utf8_repair: NULL stays NULL");
+
+	{
+		size_t len = 0;
+		char *s = utf8_strndup("first\0 hidden", 13, &len);
+
+		tap_is_str(s, "first" FFFD " hidden", "utf8_strndup: a NUL does not end the text");
+		tap_is_int((long long)len, 15, "utf8_strndup: and the length says so");
+		free(s);
+		s = utf8_strndup("plain", 5, NULL);
+		tap_is_str(s, "plain", "utf8_strndup: text without NUL is copied as it is");
+		free(s);
+	}
 	return tap_done();
 }
