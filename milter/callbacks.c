@@ -138,8 +138,9 @@ mconn_qid(SMFICTX *ctx, struct mconn *c)
 
 /*
  * address_copy - the address inside argv's angle brackets (smtpd sends
- * them, the sendmail path does not), lower-cased when lower is set.
- * Returns false when it does not fit.
+ * them, the sendmail path does not; a client may send two pairs, which
+ * Postfix takes), lower-cased when lower is set.  Returns false when it
+ * does not fit.
  */
 static bool
 address_copy(const char *arg, char *out, size_t size, bool lower)
@@ -148,17 +149,29 @@ address_copy(const char *arg, char *out, size_t size, bool lower)
 
 	if (arg == NULL)
 		return false;
-	if (*arg == '<')
-		arg++;
 	len = strlen(arg);
-	if (len > 0 && arg[len - 1] == '>')
-		len--;
+	while (len >= 2 && *arg == '<' && arg[len - 1] == '>')
+		arg++, len -= 2;
 	if (len >= size)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		out[i] = lower ? (char)tolower((unsigned char)arg[i]) : arg[i];
 	out[len] = '\0';
 	return true;
+}
+
+/*
+ * address_unroute - drop a source route ("@relay:user@domain"), which
+ * Postfix ignores as RFC 5321 asks: the checks must see the address that
+ * Postfix delivers to
+ */
+static void
+address_unroute(char *addr)
+{
+	char *colon;
+
+	if (*addr == '@' && (colon = strchr(addr, ':')) != NULL)
+		memmove(addr, colon + 1, strlen(colon + 1) + 1);
 }
 
 static bool
@@ -442,6 +455,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		msg_warn("%s: recipient address too long; ignored", mconn_qid(ctx, c));
 		return SMFIS_CONTINUE;
 	}
+	address_unroute(rcpt);
 	if (mailer != NULL && strcmp(mailer, "error") == 0)
 		return rcpt_postfix_rejected(ctx, c, rcpt);
 	if ((at = strrchr(rcpt, '@')) != NULL && domain_listed(c->snap->cfg->bounce_domains, at + 1))

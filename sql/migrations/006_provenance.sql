@@ -14,8 +14,13 @@
 --               recipient is the one the report names;
 --   unverified  anything else.
 --
--- Only verified events, and verp events while the setting trust_verp is
--- on, change the suppression list.  Unverified events are recorded,
+-- Only verified events, and verp events while classic VERP is trusted
+-- (the setting trust_verp), change the suppression list.  Classic VERP
+-- is no evidence at all: anyone can write to bounces+user=domain@.  Its
+-- default, auto, trusts it only while no message carries a token of ours:
+-- a site that signs its return paths has better evidence and no reason to
+-- let a forged VERP bounce suppress anyone, while a site that only uses
+-- classic VERP has nothing else.  Unverified events are recorded,
 -- counted in the views, and the ones that would have suppressed are
 -- listed in rebound.awaiting_review.
 BEGIN;
@@ -52,7 +57,7 @@ LANGUAGE sql IMMUTABLE AS $$
             'virusdetected'
         WHEN 'suppress_unknown_domains' THEN 'on'
         WHEN 'report_days' THEN '30'
-        WHEN 'trust_verp' THEN 'on'
+        WHEN 'trust_verp' THEN 'auto'
     END
 $$;
 
@@ -73,9 +78,13 @@ BEGIN
         IF p_value !~ '^\s*[0-9]{1,4}\s*$' OR btrim(p_value)::integer < 1 THEN
             RETURN 'want a number of days from 1 to 9999';
         END IF;
-    ELSIF p_name IN ('suppress_unknown_domains', 'trust_verp') THEN
+    ELSIF p_name = 'suppress_unknown_domains' THEN
         IF lower(btrim(p_value)) NOT IN ('on', 'off', 'true', 'false', 'yes', 'no') THEN
             RETURN 'want on or off';
+        END IF;
+    ELSIF p_name = 'trust_verp' THEN
+        IF lower(btrim(p_value)) NOT IN ('on', 'off', 'true', 'false', 'yes', 'no', 'auto') THEN
+            RETURN 'want on, off or auto';
         END IF;
     ELSIF p_name = 'soft_ignore_reasons' THEN
         IF p_value !~ '^[a-z_,\s]*$' THEN
@@ -86,8 +95,9 @@ BEGIN
 END $$;
 
 INSERT INTO rebound.settings (name, value, description)
-VALUES ('trust_verp', 'on',
-        'Let a report to a classic VERP address that names the encoded recipient suppress it.');
+VALUES ('trust_verp', 'auto',
+        'Let a report to a classic VERP address that names the encoded recipient suppress it: '
+        'on, off, or auto (only while no message carries a signed token).');
 
 -- Corroboration --------------------------------------------------------------
 
@@ -179,11 +189,18 @@ CREATE TRIGGER recipients_corroborate AFTER INSERT ON rebound.recipients
 
 -- The policy -------------------------------------------------------------
 
+-- verp_trusted - whether classic VERP counts as evidence (trust_verp).
+CREATE FUNCTION rebound.verp_trusted() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN lower(rebound.setting('trust_verp')) = 'auto'
+                THEN NOT EXISTS (SELECT 1 FROM rebound.messages WHERE token IS NOT NULL)
+                ELSE rebound.setting_bool('trust_verp') END
+$$;
+
 -- event_trusted - whether an event may change the suppression list.
 CREATE FUNCTION rebound.event_trusted(e rebound.events) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-    SELECT e.provenance = 'verified'
-        OR (e.provenance = 'verp' AND rebound.setting_bool('trust_verp'))
+    SELECT e.provenance = 'verified' OR (e.provenance = 'verp' AND rebound.verp_trusted())
 $$;
 
 -- Soft failures count only when they are trusted, as above.
@@ -203,8 +220,7 @@ SELECT e.recipient AS address,
         OR (e.kind IN ('rejected', 'expired', 'bounced')
             AND coalesce(e.reason, '') <> ALL ((SELECT rebound.setting_list('soft_ignore_reasons'))::text[])))
    AND NOT (e.source = 'milter' AND coalesce(e.rule, '') = 'suppressed')
-   AND (e.provenance = 'verified'
-        OR (e.provenance = 'verp' AND (SELECT rebound.setting_bool('trust_verp'))))
+   AND (e.provenance = 'verified' OR (e.provenance = 'verp' AND (SELECT rebound.verp_trusted())))
  GROUP BY e.recipient;
 
 -- apply_policy - what one event does to the suppression list.  Only

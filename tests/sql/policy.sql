@@ -44,7 +44,7 @@ SELECT results_eq(
     $$SELECT name, value FROM rebound.settings
        WHERE name <> 'soft_ignore_reasons' ORDER BY name$$,
     $$VALUES ('report_days', '30'), ('soft_failure_days', '30'), ('soft_failure_limit', '5'),
-             ('suppress_unknown_domains', 'on'), ('trust_verp', 'on')$$,
+             ('suppress_unknown_domains', 'on'), ('trust_verp', 'auto')$$,
     'documented defaults');
 SELECT ok(rebound.setting_list('soft_ignore_reasons') @> ARRAY['blocked', 'badreputation', 'spamdetected'],
           'reputation and content blocks are not counted by default');

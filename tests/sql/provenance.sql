@@ -7,7 +7,7 @@
 \pset tuples_only true
 SET client_min_messages = error;
 BEGIN;
-SELECT plan(36);
+SELECT plan(39);
 
 -- A message the milter recorded: token t1, two recipients; t2 one recipient.
 INSERT INTO rebound.messages (id, token) VALUES (7001, 't1'), (7002, 't2'), (7003, 't3');
@@ -80,17 +80,25 @@ SELECT ok(pg_temp.suppressed('cat@c.example') AND NOT pg_temp.suppressed('cat.fo
           'the recorded recipient is suppressed, never the address the report chose');
 
 -- verp ---------------------------------------------------------------------------
+-- The messages above carry tokens: with trust_verp = auto, classic VERP
+-- is then no evidence.
 SELECT pg_temp.ev('bounced', 'vera@v.example', true, p_provenance => 'verp');
-SELECT ok(pg_temp.suppressed('vera@v.example'), 'verp suppresses while trust_verp is on (default)');
+SELECT ok(NOT pg_temp.suppressed('vera@v.example'),
+          'auto: verp suppresses nobody while messages carry our tokens');
+UPDATE rebound.settings SET value = 'on' WHERE name = 'trust_verp';
+SELECT pg_temp.ev('bounced', 'vera@v.example', true, p_provenance => 'verp');
+SELECT ok(pg_temp.suppressed('vera@v.example'), 'on: verp suppresses');
 UPDATE rebound.settings SET value = 'off' WHERE name = 'trust_verp';
 SELECT pg_temp.ev('bounced', 'vic@v.example', true, p_provenance => 'verp');
-SELECT ok(NOT pg_temp.suppressed('vic@v.example'), 'verp suppresses nobody with trust_verp off');
+SELECT ok(NOT pg_temp.suppressed('vic@v.example'), 'off: verp suppresses nobody');
 SELECT pg_temp.ev('bounced', 'vim@v.example', false, p_provenance => 'verp', p_reason => 'mailboxfull')
   FROM generate_series(1, 6);
 SELECT ok(NOT pg_temp.suppressed('vim@v.example')
           AND NOT EXISTS (SELECT 1 FROM rebound.soft_failure_counts WHERE address = 'vim@v.example'),
           'nor do its soft failures count');
-UPDATE rebound.settings SET value = 'on' WHERE name = 'trust_verp';
+UPDATE rebound.settings SET value = 'auto' WHERE name = 'trust_verp';
+SELECT throws_ok($$UPDATE rebound.settings SET value = 'maybe' WHERE name = 'trust_verp'$$,
+                 '22023', NULL, 'trust_verp takes on, off or auto');
 
 -- soft failures ----------------------------------------------------------------
 SELECT pg_temp.ev('bounced', 'sue@s.example', false, p_reason => 'mailboxfull')
@@ -117,12 +125,14 @@ SELECT ok(pg_temp.suppressed('bea@a.example'), 'suppresses');
 SELECT pg_temp.ev('rejected', 'x@nodomain.example', true, p_sync => true, p_reason => 'hostunknown');
 SELECT ok(NOT pg_temp.suppressed('nodomain.example') AND NOT pg_temp.suppressed('x@nodomain.example'),
           'an unverified synchronous unknown domain suppresses nothing');
+UPDATE rebound.settings SET value = 'on' WHERE name = 'trust_verp';
 SELECT pg_temp.ev('bounced', 'x@gone.example', true, p_provenance => 'verp', p_reason => 'hostunknown');
 SELECT ok(pg_temp.suppressed('x@gone.example') AND NOT pg_temp.suppressed('gone.example'),
           'a remote report of an unknown domain suppresses the address, never the domain');
 SELECT pg_temp.ev('rejected', 'y@gone2.example', true, p_provenance => 'verp', p_sync => true,
                   p_reason => 'hostunknown');
 SELECT ok(pg_temp.suppressed('gone2.example'), 'our own Postfix finding it, trusted: the domain');
+UPDATE rebound.settings SET value = 'auto' WHERE name = 'trust_verp';
 
 -- a bounce before its message's recipients: judged again when they come ------------
 SELECT pg_temp.ev('bounced', 'pat@p.example', true, 7003, true);
@@ -146,6 +156,12 @@ SELECT is((SELECT string_agg(recipient || ':' || provenance, ',' ORDER BY recipi
 -- the notification says it -----------------------------------------------------------
 SELECT is((rebound.event_payload(e)::json)->>'provenance', 'verified', 'the payload names the provenance')
   FROM rebound.events e WHERE recipient = 'ann@a.example';
+
+-- auto, at a site that signs nothing -------------------------------------------------
+UPDATE rebound.messages SET token = NULL;
+SELECT pg_temp.ev('bounced', 'walt@w.example', true, p_provenance => 'verp');
+SELECT ok(pg_temp.suppressed('walt@w.example'),
+          'auto: with no signed message at all, classic VERP is the evidence there is');
 
 SELECT * FROM finish();
 ROLLBACK;
