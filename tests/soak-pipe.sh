@@ -164,8 +164,8 @@ diag "soak: $events events in all"
 
 # --- the corpus copies, file by file -------------------------------------------
 # The classifier on its own, on the files that were sent, with the same
-# rules and local_mta_names as the deliveries; it does not touch the
-# database.  Then every stored event with the queue id of the delivery
+# rules as the deliveries (which came over SMTP, so none is our own
+# Postfix's, as in batch mode); it does not touch the database.  Then every stored event with the queue id of the delivery
 # that stored it.
 awk -F '\t' '$2 == "c" { print $3 }' "$T/log/sent" | sort -u | sed "s|^|$CORPUS/emails/|" |
 	xargs -d '\n' "$T/bin/rebound-pipe.real" -c "$T/etc/rebound.conf" --classify \

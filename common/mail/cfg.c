@@ -287,21 +287,6 @@ cfg_defaults(const char *name)
 	return cfg;
 }
 
-/* cfg_finish - derive defaults that depend on the host */
-static void
-cfg_finish(struct cfg *cfg)
-{
-	if (cfg->local_mta_names[0] == NULL) {
-		char host[256];
-
-		if (gethostname(host, sizeof(host)) == 0) {
-			host[sizeof(host) - 1] = '\0';
-			cfg_free_list(cfg->local_mta_names);
-			cfg->local_mta_names = cfg_split_list(host);
-		}
-	}
-}
-
 /* cfg_setting - apply one logical line, continuation lines joined */
 static int
 cfg_setting(struct cfg *cfg, const char *name, int lineno, const char *line, char **error_r)
@@ -410,7 +395,6 @@ cfg_parse(const char *text, size_t len, const char *name, struct cfg **cfg_r, ch
 		cfg_free(&cfg);
 		return -1;
 	}
-	cfg_finish(cfg);
 	*cfg_r = cfg;
 	return 0;
 }
@@ -480,13 +464,4 @@ cfg_free(struct cfg **cfgp)
 	free(cfg->path);
 	free(cfg);
 	*cfgp = NULL;
-}
-
-bool
-cfg_is_local_mta(const struct cfg *cfg, const char *name)
-{
-	for (char **p = cfg->local_mta_names; *p != NULL; p++)
-		if (strcasecmp(*p, name) == 0)
-			return true;
-	return false;
 }

@@ -54,7 +54,7 @@ struct cfg {
 	/* bounce processing */
 	char **bounce_domains;
 	char *verp_delimiters;		/* two characters, default "+=" */
-	char **local_mta_names;		/* Reporting-MTA names that are ours */
+	char **local_mta_names;		/* obsolete and ignored; see rebound.conf(5) */
 	size_t max_message_size;
 	size_t raw_message_limit;
 	enum cfg_raw_policy raw_messages;
@@ -93,8 +93,6 @@ int cfg_parse(const char *text, size_t len, const char *name, struct cfg **cfg_r
 /* cfg_free - release *cfgp and set it to NULL; accepts NULL */
 void cfg_free(struct cfg **cfgp);
 
-/* cfg_is_local_mta - whether a Reporting-MTA name is one of ours */
-bool cfg_is_local_mta(const struct cfg *cfg, const char *name);
 
 /* cfg_param_name - name of parameter i, or NULL past the end */
 const char *cfg_param_name(size_t i);

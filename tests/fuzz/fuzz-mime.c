@@ -24,8 +24,7 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char conf[] = "builtin_rules_directory = " REBOUND_SRCDIR "/rules\n"
-				   "rules_directory =\n"
-				   "local_mta_names = mta.example.test\n";
+				   "rules_directory =\n";
 	char *error = NULL;
 
 	(void)argc;

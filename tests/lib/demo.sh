@@ -82,9 +82,19 @@ swaks -s "127.0.0.1:$P_SMTP" --helo mx.remote.example --from '<>' \
 	--to "bounces+dora=remote.example@$BOUNCE_DOMAIN" \
 	--data "@$REPO/tests/data/remote-ndr.eml" --silent 2 >/dev/null 2>&1
 
+say "a stranger forges a DSN naming frank@good.example: recorded as unverified, suppressing nobody"
+printf '%s\n' "From: MAILER-DAEMON@mx.stranger.example" "Subject: Undelivered Mail" \
+	"MIME-Version: 1.0" \
+	"Content-Type: multipart/report; report-type=delivery-status; boundary=\"f\"" "" "--f" \
+	"Content-Type: message/delivery-status" "" "Reporting-MTA: dns; $MTA_NAME" "" \
+	"Final-Recipient: rfc822; frank@good.example" "Action: failed" "Status: 5.1.1" "" \
+	"--f--" >"$T/forged.eml"
+swaks -s "127.0.0.1:$P_SMTP" --helo mx.stranger.example --from '<>' \
+	--to "bounces@$BOUNCE_DOMAIN" --data "@$T/forged.eml" --silent 2 >/dev/null 2>&1
+
 say "waiting for the bounces (the greylisted mail expires after 12 seconds)"
 done_yet() {
-	[ "$(count "kind = 'expired'")" -ge 1 ] && [ "$(count "true")" -ge 7 ] && queue_empty
+	[ "$(count "kind = 'expired'")" -ge 1 ] && [ "$(count "true")" -ge 8 ] && queue_empty
 }
 wait_for 50 done_yet || echo "    (timed out; showing what arrived)"
 
@@ -93,7 +103,7 @@ psql -X -P footer=off -c "
 SELECT e.kind,
        CASE WHEN e.sync THEN 'sync' ELSE 'async' END AS mode, e.source,
        e.recipient, e.status, e.reply_code AS reply, e.reason,
-       CASE WHEN e.hard THEN 'hard' ELSE 'soft' END AS hard_soft,
+       CASE WHEN e.hard THEN 'hard' ELSE 'soft' END AS hard_soft, e.provenance,
        m.tags->>'campaign' AS campaign, left(m.token, 10) AS token,
        left(e.diagnostic, 36) AS diagnostic
   FROM rebound.events e LEFT JOIN rebound.messages m ON m.id = e.message_id

@@ -157,7 +157,6 @@ q() {
 rb_write_conf() {	# rb_write_conf [extra lines...]
 	{
 		echo "database = $DB_CONNINFO"
-		echo "local_mta_names = $MTA_NAME"
 		echo "bounce_domains = $BOUNCE_DOMAIN"
 		echo "log_file = $T/log/rebound.log"
 		echo "db_connect_timeout = 3s"

@@ -87,7 +87,7 @@ main(void)
 	tap_is_str(cfg->database, "dbname=rebound", "default database");
 	tap_is_int((long long)cfg->max_message_size, 10 * 1024 * 1024, "default size cap");
 	tap_is_str(cfg->verp_delimiters, "+=", "default delimiters");
-	tap_ok(cfg->local_mta_names[0] != NULL, "local MTA names default to the host name");
+	tap_ok(cfg->local_mta_names[0] == NULL, "local_mta_names, obsolete, is empty by default");
 	cfg_free(&cfg);
 	tap_ok(cfg == NULL, "cfg_free clears the pointer");
 
@@ -95,7 +95,7 @@ main(void)
 		static const char text[] =
 			"database = host=/tmp\n"
 			"    dbname=rebound\n"
-			"local_mta_names = mta.example.test,\n"
+			"sender_domains = mta.example.test,\n"
 			"\tmx2.example.test  Other.Example\n"
 			"max_message_size = 2m\n"
 			"db_statement_timeout = 2m\n"
@@ -104,10 +104,9 @@ main(void)
 
 		tap_is_int(cfg_parse(text, strlen(text), "t", &cfg, &error), 0, "full file");
 		tap_is_str(cfg->database, "host=/run dbname=final", "later setting wins");
-		tap_is_str(cfg->local_mta_names[1], "mx2.example.test", "list continuation");
-		tap_ok(cfg->local_mta_names[3] == NULL, "three list entries");
-		tap_ok(cfg_is_local_mta(cfg, "other.example"), "local MTA match ignores case");
-		tap_ok(!cfg_is_local_mta(cfg, "mx.elsewhere"), "foreign MTA");
+		tap_is_str(cfg->sender_domains[1], "mx2.example.test", "list continuation");
+		tap_is_str(cfg->sender_domains[2], "Other.Example", "list separated by blanks too");
+		tap_ok(cfg->sender_domains[3] == NULL, "three list entries");
 		tap_is_int((long long)cfg->max_message_size, 2 * 1024 * 1024, "size in m");
 		tap_is_int(cfg->db_statement_timeout, 120, "time in minutes");
 		tap_is_int(cfg->raw_messages, CFG_RAW_ALL, "raw_messages all");
