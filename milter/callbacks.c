@@ -345,37 +345,67 @@ rcpt_postfix_rejected(SMFICTX *ctx, struct mconn *c, const char *rcpt)
 }
 
 /*
+ * Characters Postfix sites use as recipient_delimiter.  Postfix splits a
+ * local part at any of them, so "bounces-<token>" reaches the bounce
+ * transport as surely as "bounces+<token>" and must meet the same check.
+ */
+#define RECIPIENT_DELIMITERS "+-"
+
+/*
+ * bounce_judge - whether rcpt is one of our return paths, read as Postfix
+ * reads it (angle brackets, source route, quoted local part, any case,
+ * any usual recipient delimiter), and the verdict on its extension.
+ */
+static bool
+bounce_judge(const struct msnap *snap, const char *rcpt, enum return_path_token *verdict_r,
+	     bool *classic_r)
+{
+	const struct cfg *cfg = snap->cfg;
+	size_t plen = strlen(cfg->return_path_prefix);
+	char delims[3] = { cfg->verp_delimiters[0], cfg->verp_delimiters[1], '\0' };
+	struct return_path rp = { 0 };
+	bool ours;
+
+	*verdict_r = RP_TOKEN_MALFORMED;
+	*classic_r = false;
+	for (int pass = 0; pass < 2; pass++) {
+		/* Nothing we could have sent: no bounce is owed to it. */
+		if (return_path_inspect(rcpt, delims, snap->keys, token_day(time(NULL)),
+					cfg->token_lifetime / 86400, &rp) < 0)
+			return true;
+		ours = rp.extended && strcasecmp(rp.prefix, cfg->return_path_prefix) == 0;
+		/* Split at another delimiter Postfix may use, and look again. */
+		if (!ours && pass == 0 && !rp.extended && strlen(rp.prefix) > plen &&
+		    strncasecmp(rp.prefix, cfg->return_path_prefix, plen) == 0 &&
+		    strchr(RECIPIENT_DELIMITERS, rp.prefix[plen]) != NULL) {
+			delims[0] = rp.prefix[plen];
+			return_path_release(&rp);
+			continue;
+		}
+		*verdict_r = rp.verdict;
+		*classic_r = rp.verdict == RP_TOKEN_NONE && rp.recipient != NULL;
+		return_path_release(&rp);
+		return ours;
+	}
+	return false;
+}
+
+/*
  * rcpt_bounce - a recipient at one of the bounce domains.  Only
- * <prefix><delimiter><something> is ours, read as Postfix reads the
- * address (quoted local part, source route, any case): a spelling that
- * Postfix delivers to the same place must meet the same check.  Its
- * extension is judged as rebound-pipe judges it (return_path.c): a token,
- * alone or followed by an XVERP recipient, must verify; classic VERP
- * passes when allowed.
+ * <prefix><delimiter><something> is ours (bounce_judge).  Its extension
+ * is judged as rebound-pipe judges it (return_path.c): a token, alone or
+ * followed by an XVERP recipient, must verify; classic VERP passes when
+ * allowed.
  */
 static sfsistat
 rcpt_bounce(SMFICTX *ctx, struct mconn *c, const char *rcpt)
 {
-	const struct cfg *cfg = c->snap->cfg;
-	struct return_path rp = { 0 };
-	enum return_path_token v = RP_TOKEN_MALFORMED;
-	bool classic = false, ours = false;
+	enum return_path_token v;
+	bool classic;
 	char text[LIMIT_ADDRESS_LEN + 64];
 
-	if (c->snap->keys == NULL)
-		return SMFIS_CONTINUE;
-	if (return_path_inspect(rcpt, cfg->verp_delimiters, c->snap->keys, token_day(time(NULL)),
-				cfg->token_lifetime / 86400, &rp) < 0) {
-		/* Nothing we could have sent: no bounce is owed to it. */
-		ours = true;
-	} else {
-		ours = rp.extended && rp.prefix != NULL &&
-		       strcasecmp(rp.prefix, cfg->return_path_prefix) == 0;
-		v = rp.verdict;
-		classic = v == RP_TOKEN_NONE && rp.recipient != NULL;
-		return_path_release(&rp);
-	}
-	if (!ours || (classic && cfg->bounce_classic_verp))
+	if (c->snap->keys == NULL || !bounce_judge(c->snap, rcpt, &v, &classic) ||
+	    (classic && c->snap->cfg->bounce_classic_verp))
 		return SMFIS_CONTINUE;
 	if (v == RP_TOKEN_VALID) {
 		c->bounce_valid = true;

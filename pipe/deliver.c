@@ -179,6 +179,18 @@ evidence_keys(const struct cfg *cfg, struct deliver_evidence *ev, char **error_r
 			       error_r);
 }
 
+/* evidence_keep - a token of ours (valid or expired) is the evidence */
+static void
+evidence_keep(struct deliver_evidence *ev, const char *token, size_t len, bool valid,
+	      unsigned flags)
+{
+	ev->token = xstrndup(token, len);
+	for (char *p = ev->token; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	ev->token_valid = valid;
+	ev->single_recipient = (flags & TOKEN_SINGLE_RECIPIENT) != 0;
+}
+
 /*
  * evidence_envelope - the return path the bounce came to.  Keys are read
  * only when it holds a token, so plain VERP costs nothing.  -1 when the
@@ -202,33 +214,12 @@ evidence_envelope(const struct cfg *cfg, const char *address, struct deliver_evi
 		(void)return_path_inspect(address, cfg->verp_delimiters, ev->keys, today, days,
 					  &ev->rp);
 	}
-	if (ev->rp.token != NULL) {
-		ev->token = xstrdup(ev->rp.token);
-		ev->token_valid = ev->rp.verdict == RP_TOKEN_VALID;
-		ev->single_recipient = (ev->rp.info.flags & TOKEN_SINGLE_RECIPIENT) != 0;
-	} else if (ev->rp.verdict == RP_TOKEN_NONE) {
+	if (ev->rp.token != NULL)
+		evidence_keep(ev, ev->rp.token, strlen(ev->rp.token),
+			      ev->rp.verdict == RP_TOKEN_VALID, ev->rp.info.flags);
+	else if (ev->rp.verdict == RP_TOKEN_NONE)
 		ev->verp_recipient = ev->rp.recipient;
-	}
 	return 0;
-}
-
-/* evidence_take - keep a token the returned message carries, if it is ours */
-static bool
-evidence_take(const char *text, size_t len, const struct cfg *cfg, struct deliver_evidence *ev)
-{
-	struct token_info info;
-	enum token_verdict v;
-
-	v = token_decode(ev->keys, text, len, token_day(time(NULL)), cfg->token_lifetime / 86400,
-			 &info);
-	if (v != TOKEN_VALID && v != TOKEN_EXPIRED)
-		return false;
-	ev->token = xstrndup(text, len);
-	for (char *p = ev->token; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-	ev->token_valid = v == TOKEN_VALID;
-	ev->single_recipient = (info.flags & TOKEN_SINGLE_RECIPIENT) != 0;
-	return true;
 }
 
 /*
@@ -241,20 +232,30 @@ static int
 evidence_returned(const struct cfg *cfg, const struct report *r, struct deliver_evidence *ev,
 		  char **error_r)
 {
+	unsigned today = token_day(time(NULL)), days = cfg->token_lifetime / 86400;
 	struct return_path inner;
+	struct token_info info;
+	enum token_verdict v;
 
 	if (ev->token != NULL || (r->orig_token == NULL && r->orig_return_path == NULL) ||
 	    cfg->token_key_file[0] == '\0')
 		return 0;
 	if (evidence_keys(cfg, ev, error_r) < 0)
 		return -1;
-	if (r->orig_token != NULL && evidence_take(r->orig_token, strlen(r->orig_token), cfg, ev))
-		return 0;
+	if (r->orig_token != NULL) {
+		v = token_decode(ev->keys, r->orig_token, strlen(r->orig_token), today, days, &info);
+		if (v == TOKEN_VALID || v == TOKEN_EXPIRED) {
+			evidence_keep(ev, r->orig_token, strlen(r->orig_token), v == TOKEN_VALID,
+				      info.flags);
+			return 0;
+		}
+	}
 	if (r->orig_return_path != NULL &&
-	    return_path_inspect(r->orig_return_path, cfg->verp_delimiters, ev->keys,
-				token_day(time(NULL)), cfg->token_lifetime / 86400, &inner) == 0) {
+	    return_path_inspect(r->orig_return_path, cfg->verp_delimiters, ev->keys, today, days,
+				&inner) == 0) {
 		if (inner.token != NULL)
-			(void)evidence_take(inner.token, strlen(inner.token), cfg, ev);
+			evidence_keep(ev, inner.token, strlen(inner.token),
+				      inner.verdict == RP_TOKEN_VALID, inner.info.flags);
 		return_path_release(&inner);
 	}
 	return 0;

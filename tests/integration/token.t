@@ -106,6 +106,26 @@ deliver T7 "bounces+bob=bad.example@bounce.example.test" <"$D/remote-ndr.eml"
 is "$RC" 0 "classic VERP delivered while the key is unreadable"
 chmod 600 "$T/etc/token.key"
 
+# A report to a plain address whose returned headers carry our token, in
+# the Return-Path only: the token is the evidence, and the recipient it
+# names is the message's own.  The same report naming a stranger is not.
+returned() {	# returned QUEUE_ID RECIPIENT - a DSN quoting the headers of tok2's message
+	{ sed -n '1,/^--remote-boundary$/p' "$D/remote-ndr.eml"
+	  printf 'Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.remote.example\n\n'
+	  printf 'Final-Recipient: rfc822; %s\nAction: failed\nStatus: 5.1.1\n\n' "$2"
+	  printf -- '--remote-boundary\nContent-Type: text/rfc822-headers\n\n'
+	  printf 'Return-Path: <bounces+%s@bounce.example.test>\nSubject: news %s\n\n' "$tok2" "$1"
+	  printf -- '--remote-boundary--\n'; } | pipe_run -q "$1" -r bounces@bounce.example.test \
+		--client-address=192.0.2.7 >/dev/null
+}
+returned T8 eve@bad.example
+is "$(q "SELECT provenance || '|' || m.queue_id FROM rebound.events e
+	JOIN rebound.messages m ON m.id = e.message_id WHERE e.queue_id = 'T8'")" "verified|OUT2" \
+	"a token in the returned Return-Path verifies a recipient of its message"
+returned T9 mallory@bad.example
+is "$(q "SELECT provenance FROM rebound.events WHERE queue_id = 'T9'")" "unverified" \
+	"and leaves a recipient the message never had unverified"
+
 # The operator's view: rebound return-path check.
 out=$(rebound_run return-path check "bounces+$tok1@bounce.example.test")
 is "$?" 0 "return-path check accepts a valid token"

@@ -226,7 +226,8 @@ like "$(grep 'names more recipients' "$MILTER_LOG")" "bounces\+$tok_multi" "  wi
 
 # Refused at RCPT: forged and over-long tokens, quoted or not.
 for spelling in "bounces+$forged@$BOUNCE_DOMAIN" "\"bounces+$forged\"@$BOUNCE_DOMAIN" \
-	"\"BOUNCES+$forged\"@$BOUNCE_DOMAIN" "@relay.example:bounces+$forged@$BOUNCE_DOMAIN"; do
+	"\"BOUNCES+$forged\"@$BOUNCE_DOMAIN" "@relay.example:bounces+$forged@$BOUNCE_DOMAIN" \
+	"bounces-$forged@$BOUNCE_DOMAIN"; do
 	out=$(smtp '<>' "$spelling")
 	like "$out" "<\*\* *550 5\.1\.1 .*forged return path" "forged token refused at RCPT: $spelling"
 done
