@@ -193,7 +193,7 @@ check_details(struct classifier *clf)
 	tap_ok(r->rcpt[0].hard, "unknown user is a hard bounce");
 	tap_ok(!r->rcpt[0].sync && r->rcpt[0].kind == KIND_BOUNCED,
 	       "a report that names our MTA as its Reporting-MTA is still a remote one");
-	classify_mark_local(r);
+	outcome_mark_local(r);
 	tap_ok(r->rcpt[0].sync && r->rcpt[0].kind == KIND_REJECTED,
 	       "one that reached us with no SMTP client is our own MTA's: synchronous");
 	report_free(&r);
