@@ -48,6 +48,8 @@ struct mconn {
 	size_t nrcpt, rcpt_seen;
 	struct mtags *tags;
 	unsigned tag_headers, token_headers, verify_headers;
+	unsigned tags_ignored;		/* X-Rebound-Tag headers refused */
+	const char *tags_error;		/* why the first of them was (static) */
 	char msgid[LIMIT_ADDRESS_LEN + 1];
 	bool bounce_valid;		/* a RCPT carried a valid token */
 	unsigned long noreply;		/* SMFIP_NR_* agreed for this connection */
@@ -72,10 +74,20 @@ setreply(SMFICTX *ctx, const char *code, const char *status, const char *text)
 		msg_warn("smfi_setreply %s %s failed", code, status);
 }
 
+/*
+ * mconn_reset - end the transaction.  The X-Rebound-Tag headers it
+ * ignored are logged here in one line, however many there were: a
+ * client must not be able to write a log line per header.
+ */
 static void
 mconn_reset(struct mconn *c)
 {
 	unsigned long noreply = c->noreply;
+
+	if (c->tags_ignored > 0)
+		msg_warn("%s: X-Rebound-Tag ignored: %s (%u of %u header%s)",
+			 c->qid[0] ? c->qid : "NOQUEUE", c->tags_error, c->tags_ignored,
+			 c->tag_headers, c->tag_headers == 1 ? "" : "s");
 
 	for (size_t i = 0; i < c->nrcpt; i++)
 		free(c->rcpts[i]);
@@ -471,8 +483,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		return reply_or_not(c, SMFIP_NR_HDR);
 	if (strcasecmp(name, "X-Rebound-Tag") == 0) {
 		c->tag_headers++;
-		if (c->outbound && mtags_parse(c->tags, value, &error) < 0)
-			msg_warn("%s: X-Rebound-Tag ignored: %s", mconn_qid(ctx, c), error);
+		if (c->outbound && mtags_parse(c->tags, value, &error) < 0 &&
+		    c->tags_ignored++ == 0) {
+			(void)mconn_qid(ctx, c);
+			c->tags_error = error;
+		}
 	} else if (strcasecmp(name, "X-Rebound-Token") == 0) {
 		c->token_headers++;
 	} else if (strcasecmp(name, "X-Rebound-Verification") == 0) {

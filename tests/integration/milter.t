@@ -35,8 +35,18 @@ is "$(q "SELECT queue_id, message_id_header, envelope_sender, tags->>'campaign',
 	FROM rebound.messages m WHERE token = '$token'")" \
 	"4A1B2C3D|outbound.4A1B2C3D@client.example|ann@$SENDER_DOMAIN|spring|news|rcpt1@good.example" \
 	"message row: queue id, Message-ID, sender, tags, recipient"
-grep -q '4A1B2C3D: X-Rebound-Tag ignored: tag without' "$MILTER_LOG"
+grep -q '4A1B2C3D: X-Rebound-Tag ignored: tag without .* (1 of 2 headers)$' "$MILTER_LOG"
 ok $? "the malformed tag header is logged, not refused"
+
+# 10,000 more tag headers: 16 tags are kept, and the rest cost one log line.
+mt_run outbound.lua SENDER=ann@$SENDER_DOMAIN RCPT=flood@good.example QID=4A1B2C40 FLOOD=10000
+ok $? "outbound.lua: 10,000 X-Rebound-Tag headers"
+is "$(grep -c '4A1B2C40: X-Rebound-Tag' "$MILTER_LOG")" 1 "they are logged in one line"
+like "$(grep '4A1B2C40: X-Rebound-Tag' "$MILTER_LOG")" \
+	"ignored: tag without .* \(9987 of 10002 headers\)$" "which counts the headers ignored"
+wait_for 10 sql_is "SELECT count(*) FROM rebound.recipients WHERE address = 'flood@good.example'" 1
+is "$(q "SELECT (SELECT count(*) FROM jsonb_object_keys(tags)) FROM rebound.messages
+	WHERE queue_id = '4A1B2C40'")" 16 "and the message keeps 16 tags"
 
 # A recipient in Latin-1, not UTF-8: PostgreSQL would refuse the raw bytes,
 # so the milter repairs them and the record is stored, not dropped.
