@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -26,7 +27,10 @@ struct mrec *
 mrec_create(char kind)
 {
 	struct mrec *rec = xcalloc(1, sizeof(*rec));
+	struct timespec now;
 
+	clock_gettime(CLOCK_REALTIME, &now);
+	rec->made_us = (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 	rec->kind = kind;
 	rec->cap = 8;
 	rec->f = xcalloc(rec->cap, sizeof(*rec->f));
@@ -71,6 +75,8 @@ mrec_encode(const struct mrec *rec, size_t *len_r)
 	int err = 0;
 
 	err |= buf_putc(b, rec->kind);
+	if (rec->made_us > 0)
+		err |= buf_printf(b, "@%lld", rec->made_us);
 	for (size_t i = 0; i < rec->n && err == 0; i++) {
 		const unsigned char *s = (const unsigned char *)rec->f[i];
 
@@ -140,7 +146,18 @@ mrec_decode(const char *line, size_t len)
 	    (*line != 'M' && *line != 'E'))
 		return NULL;
 	rec = mrec_create(*line);
+	rec->made_us = 0;
 	p++;
+	if (p < end && *p == '@') {
+		long long t = 0;
+
+		/* At most 18 digits: no overflow, and far beyond any real time. */
+		for (p++; p < end && *p >= '0' && *p <= '9' && t < 100000000000000000LL; p++)
+			t = t * 10 + (*p - '0');
+		if (t == 0 || (p < end && *p != '\t'))
+			goto bad;
+		rec->made_us = t;
+	}
 	while (p < end) {
 		const char *fe;
 		int bad = 0;

@@ -82,18 +82,20 @@ static struct {
  */
 static const char sql_messages[] =
 	"WITH m AS ("
-	" INSERT INTO rebound.messages (token, queue_id, message_id_header, envelope_sender, tags)"
+	" INSERT INTO rebound.messages (token, queue_id, message_id_header, envelope_sender, tags,"
+	" created_at)"
 	" SELECT x.token, x.queue_id, x.message_id_header, x.envelope_sender,"
-	" coalesce(x.tags, '{}')"
-	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])"
-	" AS x (token, queue_id, message_id_header, envelope_sender, tags)"
+	" coalesce(x.tags, '{}'), coalesce(to_timestamp(x.made_us::float8 / 1000000), now())"
+	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bigint[])"
+	" AS x (token, queue_id, message_id_header, envelope_sender, tags, made_us)"
 	" ON CONFLICT (token) DO UPDATE SET queue_id = EXCLUDED.queue_id,"
 	" message_id_header = EXCLUDED.message_id_header,"
-	" envelope_sender = EXCLUDED.envelope_sender, tags = EXCLUDED.tags"
+	" envelope_sender = EXCLUDED.envelope_sender, tags = EXCLUDED.tags,"
+	" created_at = EXCLUDED.created_at"
 	" RETURNING id, token),"
 	" r AS ("
 	" INSERT INTO rebound.recipients (message_id, address)"
-	" SELECT m.id, x.address FROM m JOIN unnest($6::text[], $7::text[]) AS x (token, address)"
+	" SELECT m.id, x.address FROM m JOIN unnest($7::text[], $8::text[]) AS x (token, address)"
 	" ON x.token = m.token"
 	" ON CONFLICT (message_id, address) DO NOTHING RETURNING id, message_id, address)"
 	" UPDATE rebound.events e SET recipient_id = r.id FROM r"
@@ -103,19 +105,20 @@ static const char sql_messages[] =
 
 static const char sql_events[] =
 	"INSERT INTO rebound.events (kind, sync, source, dedup_key, recipient, status,"
-	" reply_code, diagnostic, queue_id, rule, reason, category, hard)"
+	" reply_code, diagnostic, queue_id, rule, reason, category, hard, received_at)"
 	" SELECT 'rejected', true, 'milter', e.dedup_key, e.recipient, e.status,"
 	" e.reply_code::smallint, e.diagnostic, e.queue_id, e.rule, e.reason, e.category,"
-	" e.hard::boolean"
+	" e.hard::boolean, coalesce(to_timestamp(e.made_us::float8 / 1000000), now())"
 	" FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
-	" $7::text[], $8::text[], $9::text[], $10::text[])"
+	" $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])"
 	" AS e (dedup_key, recipient, status, reply_code, diagnostic, queue_id, rule, reason,"
-	" category, hard)"
+	" category, hard, made_us)"
 	" ON CONFLICT (dedup_key) DO NOTHING";
 
 #define MESSAGE_FIELDS	5	/* token, queue id, Message-ID, sender, tags; recipients follow */
 #define EVENT_FIELDS	10
-#define COLUMNS_MAX	EVENT_FIELDS	/* more than a message's MESSAGE_FIELDS + 2 */
+/* An event's fields and its time; more than a message's, its time and two. */
+#define COLUMNS_MAX	(EVENT_FIELDS + 1)
 
 /* writer_well_formed - whether rec has the fields its kind needs */
 static bool
@@ -219,8 +222,9 @@ columns_recipients(struct columns *c, const struct mrec *const *recs, size_t n, 
 
 /*
  * columns_open_fields - open c with a column for each of the first nfields
- * fields of the records of recs of the given kind; false, with nothing
- * open, when there are none
+ * fields of the records of recs of the given kind, and one for the time
+ * each was made (NULL when unknown: the database's clock decides); false,
+ * with nothing open, when there are none
  */
 static bool
 columns_open_fields(struct columns *c, const struct mrec *const *recs, size_t n, char kind,
@@ -240,6 +244,16 @@ columns_open_fields(struct columns *c, const struct mrec *const *recs, size_t n,
 				columns_add(c, recs[i]->f[j]);
 		columns_end(c);
 	}
+	columns_begin(c);
+	for (i = 0; i < n; i++) {
+		char made[24];
+
+		if (recs[i]->kind != kind)
+			continue;
+		snprintf(made, sizeof(made), "%lld", recs[i]->made_us);
+		columns_add(c, recs[i]->made_us > 0 ? made : NULL);
+	}
+	columns_end(c);
 	return true;
 }
 

@@ -118,9 +118,13 @@ ok $? "the record went to the spool"
 milter_stop
 ok $? "milter stops cleanly on SIGTERM"
 pg_resume
+sleep 1
+replayed_after=$(date +%s.%N)
 milter_start
 wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = '8E5F6071'" 1
 ok $? "spooled record stored after a restart with the database back"
+is "$(q "SELECT created_at < to_timestamp($replayed_after) FROM rebound.messages
+	WHERE queue_id = '8E5F6071'")" t "it keeps the time it was sent, not the time of the replay"
 spool_empty() { [ -z "$(ls "$MILTER_SPOOL")" ]; }
 wait_for 5 spool_empty
 ok $? "spool emptied"
