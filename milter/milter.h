@@ -17,6 +17,7 @@
  *	config.c	the refcounted configuration snapshot and SIGHUP reload
  *	daemon.c	daemonizing, the pid file, dropping privileges
  *	writer.c	the record queue, the database writer thread, the spool
+ *	writer_sql.c	the statements that store a batch of records
  *	suppress.c	the in-memory suppression list and its loader thread
  *	callbacks.c	the libmilter callbacks
  */
@@ -77,6 +78,22 @@ bool writer_healthy(void);
 
 /* writer_stop - store or spool what is queued and stop the thread */
 void writer_stop(void);
+
+/* writer_sql.c */
+#define WRITER_BATCH	64	/* records one statement stores, at most */
+
+struct db;
+
+/* writer_well_formed - whether rec has the fields its kind needs */
+bool writer_well_formed(const struct mrec *rec);
+
+/*
+ * writer_insert - store recs[0..n), all well formed; -1 and *error_r on
+ * failure.  The two statements are not one transaction, and need not be:
+ * every insert is idempotent, so the records of a failed call can all be
+ * stored again, those that made it included.
+ */
+int writer_insert(struct db *db, const struct mrec *const *recs, size_t n, char **error_r);
 
 /* suppress.c */
 int suppress_start(const char *conninfo, unsigned connect_timeout,
