@@ -70,6 +70,7 @@ static const struct cfg_param cfg_params[] = {
 	P(milter_pid_file, CFG_STR, "/run/rebound/rebound-milter.pid", 0, 0),
 	P(milter_spool_directory, CFG_STR, "/var/lib/rebound/spool", 0, 0),
 	P(milter_queue_size, CFG_COUNT, "10000", 1, 1000000),
+	P(milter_record_timeout, CFG_TIME, "5s", 1, 20),
 	P(sender_domains, CFG_LIST, "", 0, 0),
 	P(token_header, CFG_BOOL, "no", 0, 0),
 	P(bounce_classic_verp, CFG_BOOL, "yes", 0, 0),

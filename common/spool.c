@@ -319,16 +319,30 @@ spool_write_all(int fd, const char *p, size_t len)
 }
 
 int
-spool_append(struct spool *spool, const struct mrec *rec, char **error_r)
+spool_append_many(struct spool *spool, const struct mrec *const *recs, size_t n,
+		  char **error_r)
 {
-	size_t len;
-	char *line = mrec_encode(rec, &len);
+	struct buf *lines = buf_create((size_t)SPOOL_LINE_MAX * (n > 0 ? n : 1));
 	int ret = -1;
 
 	*error_r = NULL;
-	if (line == NULL) {
-		*error_r = xstrdup("record too long for the spool");
-		return -1;
+	/* Every line is made before the lock is taken: see spool_path(). */
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		char *line = mrec_encode(recs[i], &len);
+
+		if (line == NULL) {
+			*error_r = xstrdup("record too long for the spool");
+			buf_free(&lines);
+			return -1;
+		}
+		if (buf_append(lines, line, len) < 0) {
+			*error_r = xstrdup("records too long for the spool");
+			free(line);
+			buf_free(&lines);
+			return -1;
+		}
+		free(line);
 	}
 	pthread_mutex_lock(&spool->lock);
 	if (spool->fd < 0) {
@@ -344,7 +358,9 @@ spool_append(struct spool *spool, const struct mrec *rec, char **error_r)
 		spool->next++;
 		spool->files++;
 	}
-	if (spool_write_all(spool->fd, line, len) < 0 || fdatasync(spool->fd) < 0) {
+	/* One sync for them all: this is what makes a batch cheap. */
+	if (spool_write_all(spool->fd, buf_str(lines), buf_len(lines)) < 0 ||
+	    fdatasync(spool->fd) < 0) {
 		if (asprintf(error_r, "write to spool %s: %s", spool->dir, strerror(errno)) < 0)
 			*error_r = NULL;
 		/* Start a new file: this one may end in a partial line. */
@@ -355,8 +371,14 @@ spool_append(struct spool *spool, const struct mrec *rec, char **error_r)
 	ret = 0;
 out:
 	pthread_mutex_unlock(&spool->lock);
-	free(line);
+	buf_free(&lines);
 	return ret;
+}
+
+int
+spool_append(struct spool *spool, const struct mrec *rec, char **error_r)
+{
+	return spool_append_many(spool, &rec, 1, error_r);
 }
 
 int

@@ -59,6 +59,13 @@ void spool_free(struct spool **spoolp);
 int spool_append(struct spool *spool, const struct mrec *rec, char **error_r);
 
 /*
+ * spool_append_many - store recs[0..n) durably, with one sync for all of
+ * them; -1 and *error_r on error, when none of them may be counted on
+ */
+int spool_append_many(struct spool *spool, const struct mrec *const *recs, size_t n,
+		      char **error_r);
+
+/*
  * spool_probe - whether a record could be written now: a scratch file in
  * the directory is written, synced and removed.  -1 and *error_r if not.
  */

@@ -11,7 +11,11 @@
  *
  * libmilter calls these on many threads at once; everything a transaction
  * owns hangs off its context (smfi_setpriv), and shared state is reached
- * only through snap_get(), suppress_lookup() and writer_submit().
+ * only through snap_get(), suppress_lookup() and writer_commit().
+ *
+ * A callback that makes a record answers only once the record is durable
+ * (writer_commit): Postfix must never hear "accepted" or "refused" for a
+ * message or a recipient whose record a crash could still lose.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -216,7 +220,8 @@ record_event(struct mconn *c, const char *rcpt, const char *status, const char *
 	mrec_add(rec, reason_name(reason));
 	mrec_add(rec, reason_category(reason));
 	mrec_add(rec, status != NULL && status[0] == '5' ? "t" : "f");
-	return writer_submit(rec);
+	return writer_commit(rec, c->snap->cfg->milter_record_timeout,
+			     c->qid[0] ? c->qid : "NOQUEUE");
 }
 
 /*
@@ -559,8 +564,9 @@ eom_outbound(SMFICTX *ctx, struct mconn *c)
 	token_encode(c->snap->keys, &info, token);
 	snprintf(from, sizeof(from), "%s%c%s@%s", cfg->return_path_prefix,
 		 cfg->verp_delimiters[0], token, cfg->bounce_domains[0]);
-	if (writer_submit(eom_record(c, token)) < 0)
-		return failure(ctx, c, "cannot queue or spool the message record");
+	if (writer_commit(eom_record(c, token), cfg->milter_record_timeout,
+			  c->qid[0] ? c->qid : "NOQUEUE") < 0)
+		return failure(ctx, c, "cannot store or spool the message record");
 	if (smfi_chgfrom(ctx, from, c->args[0] ? c->args : NULL) != MI_SUCCESS)
 		return failure(ctx, c, "change of sender failed");
 	if (header_remove(ctx, "X-Rebound-Tag", c->tag_headers) < 0)

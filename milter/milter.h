@@ -63,11 +63,15 @@ struct writer_params {
 int writer_start(const struct writer_params *params, char **error_r);
 
 /*
- * writer_submit - hand rec to the writer (which takes ownership).  Never
- * blocks on the database: a full queue spills to the spool.  -1 when the
- * record could be neither queued nor spooled.
+ * writer_commit - hand rec to the writer (which takes ownership) and wait
+ * until it is durable: committed by PostgreSQL, or appended to the spool
+ * and synced.  After timeout seconds, or at once when the queue is full,
+ * the record is spooled here instead.  Returns 0 when the record is
+ * durable (or was dropped as data PostgreSQL refuses, which is logged),
+ * -1 when it could be neither stored nor spooled.  qid names the message
+ * in a log line.
  */
-int writer_submit(struct mrec *rec);
+int writer_commit(struct mrec *rec, unsigned timeout, const char *qid);
 
 /*
  * writer_healthy - false after a spool write failed, until a record is

@@ -123,9 +123,18 @@ main(void)
 	rec = numbered(5);
 	spool_append(spool, rec, &error);
 	mrec_free(&rec);
+	/* Several at once, with one sync, keep their order. */
+	{
+		struct mrec *many[3] = { numbered(6), numbered(7), numbered(8) };
+
+		tap_ok(spool_append_many(spool, (const struct mrec *const *)many, 3, &error) == 0,
+		       "append three records at once");
+		for (int i = 0; i < 3; i++)
+			mrec_free(&many[i]);
+	}
 	n = spool_replay(spool, collect, &seen, &bad, &error);
-	tap_is_int(n, 6, "replay hands over all six records");
-	tap_is_str(seen.last, "r5", "oldest first, newest last");
+	tap_is_int(n, 9, "replay hands over all nine records");
+	tap_is_str(seen.last, "r8", "oldest first, newest last");
 	tap_ok(!spool_pending(spool), "nothing pending after replay");
 	spool_free(&spool);
 
