@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "caps.h"
 #include "msg.h"
+#include "xalloc.h"
 
 static const char *msg_ident = "rebound";
 static enum msg_flags msg_flags_set = MSG_TO_STDERR;
@@ -108,6 +110,54 @@ msg_log_file(const char *path)
 	if (msg_file_fd >= 0)
 		close(msg_file_fd);
 	msg_file_fd = fd;
+	return 0;
+}
+
+/* msg_check_error - an allocated "log_file PATH: text" */
+static char *
+msg_check_error(const char *path, const char *text, const char *more)
+{
+	char e[1024];
+
+	snprintf(e, sizeof(e), "log_file %s: %s%s", path, text, more);
+	return xstrdup(e);
+}
+
+int
+msg_log_file_check(const char *path, bool created_for_us, char **error_r)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (path[0] != '/') {
+		*error_r = msg_check_error(path, "want an absolute path", "");
+		return -1;
+	}
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			*error_r = msg_check_error(path, "not a regular file", "");
+			return -1;
+		}
+		if (access(path, W_OK) < 0) {
+			*error_r = msg_check_error(path, strerror(errno),
+						   "; make it writable by the user the program runs "
+						   "as (see rebound.conf(5))");
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*error_r = msg_check_error(path, "its directory does not exist", "");
+		return -1;
+	}
+	if (!created_for_us && access(dir, W_OK | X_OK) < 0) {
+		*error_r = msg_check_error(path, "cannot be created: ",
+					   "its directory is not writable by the user the program "
+					   "runs as (see rebound.conf(5))");
+		return -1;
+	}
 	return 0;
 }
 

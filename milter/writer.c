@@ -447,11 +447,8 @@ writer_last_gasp(void)
 }
 
 int
-writer_start(const struct writer_params *params, char **error_r)
+writer_open(const struct writer_params *params, char **error_r)
 {
-	sigset_t all, old;
-	int err;
-
 	if (spool_open(params->spool_dir, &w.spool, error_r) < 0)
 		return -1;
 	w.conninfo = xstrdup(params->conninfo);
@@ -461,6 +458,15 @@ writer_start(const struct writer_params *params, char **error_r)
 	w.params.application_name = "rebound-milter";
 	w.cap = params->queue_size;
 	w.ring = xcalloc(w.cap, sizeof(*w.ring));
+	return 0;
+}
+
+int
+writer_start(char **error_r)
+{
+	sigset_t all, old;
+	int err;
+
 	msg_set_fatal_hook(writer_last_gasp);
 	/* Signals belong to the main thread (see main.c). */
 	sigfillset(&all);

@@ -94,7 +94,7 @@ stored() { spool_empty && [ -z "$(state_problems)" ]; }
 PORTS=("$P_MILTER" "$P_SPARE" "$P_EXTRA" "$P_BMX" "$P_SMTP" "$P_GOOD" "$P_BAD" "$P_SLOW")
 NEXT_PORT=0
 STOPPING=()
-mkdir -p "$T/milters"
+install -d -o nobody "$T/milters"
 
 # start BINARY [ENV...] - a milter in the foreground, its stderr in RUN_ERR;
 # sets M (its files), MILTER_PID and PORT
@@ -109,7 +109,7 @@ start() {
 	poll 20 rb_port_free "$PORT" || diag "port $PORT still taken"
 	(
 		env "${@:2}" "$T/bin/$1" -f -c "$T/etc/rebound.conf" -p "inet:$PORT@127.0.0.1" \
-			2>>"$RUN_ERR" &
+			-P "$M.pid-file" 2>>"$RUN_ERR" &
 		echo $! >"$M.pid"
 		wait $!
 		echo $? >"$M.status"
@@ -204,7 +204,7 @@ state_problems() {
 		grep -qxF -- "$line" <<<"$have" || echo "missing $line"
 	done <<<"$want"
 	cut -d= -f1 <<<"$have" | sort | uniq -d | sed 's/^/twice /'
-	grep -Ev '^(QS1|QS2|QA|QB|QC|QD|QE)=' <<<"$have" | sed 's/^/stray /'
+	grep -Ev '^$|^(QS1|QS2|QA|QB|QC|QD|QE)=' <<<"$have" | sed 's/^/stray /'
 }
 
 # --- one run -------------------------------------------------------------------
