@@ -95,7 +95,8 @@ ok $? "rebound-pipe, running as milter_user, writes to the log file the milter m
 # --- one milter per pid file ------------------------------------------------
 milter_conf "milter_spool_directory = $T/var/lib/rebound/spool" \
 	"milter_pid_file = $T/run2/rebound/rebound-milter.pid" "milter_socket = inet:$P_SPARE@127.0.0.1"
-err=$("$MILTER" -f -c "$CONF" 2>&1 </dev/null)
+# (timeout: a milter that failed to refuse would run for ever)
+err=$(timeout 20 "$MILTER" -f -c "$CONF" 2>&1 </dev/null)
 is "$?:$err" "75:rebound-milter: fatal: rebound-milter is already running (pid $pid holds $T/run2/rebound/rebound-milter.pid); stop it first" \
 	"a second milter with the same pid file is refused at once, exit 75 (EX_TEMPFAIL)"
 kill "$pid"
@@ -146,8 +147,12 @@ alive "$first"
 is "$rc:$?" "0:1" "the restart returns 0 once the old milter is gone"
 like "$(cat "$T/log/restart.err")" "waiting up to 15s for the rebound-milter that holds .* \(pid $first\) to exit" \
 	"it said it waited for the old one"
+# libmilter removes the socket's path on its way out, whoever's socket is
+# there by then; the old one is gone (checked again: a milter that did not
+# wait would still see it go), and the new socket is still there.
+wait_for 10 eval '! alive '"$first"
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$SOCK"
-ok $? "the socket takes connections after the restart"
+ok $? "the socket takes connections after the restart, with the old milter gone"
 kill "$second"
 wait_for 15 eval '! alive '"$second"
 ok $? "the new milter stops on SIGTERM"
