@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "msg.h"
 #include "xalloc.h"
 
 struct db {
@@ -76,6 +77,21 @@ db_keep_sqlstate(struct db *db, const PGresult *res)
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state != NULL ? state : "");
 }
 
+/*
+ * db_notice - what the server says outside a result (a trigger's WARNING,
+ * a FATAL when the connection is cut): one log line, not libpq's raw
+ * lines on standard error, which is rebound-pipe's channel to Postfix
+ */
+static void
+db_notice(void *arg, const char *message)
+{
+	char text[512];
+
+	(void)arg;
+	db_join_lines(message, text, sizeof(text));
+	msg_warn("database: %s", text);
+}
+
 int
 db_connect(const struct db_params *params, struct db **db_r, char **error_r)
 {
@@ -105,6 +121,7 @@ db_connect(const struct db_params *params, struct db **db_r, char **error_r)
 		db_free(&db);
 		return -1;
 	}
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	*db_r = db;
 	return 0;
 }
