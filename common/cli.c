@@ -152,6 +152,13 @@ cli_config(struct cli *cli)
 	}
 	if (cli->args.database != NULL)
 		cli->cfg_source = "-d";
+	/*
+	 * Its errors also go to the log file, beside those of the programs,
+	 * when it exists and we may write to it; the tool never creates it:
+	 * run as root, it would make a file the others cannot write.
+	 */
+	if (cli->cfg->log_file[0] != '\0' && access(cli->cfg->log_file, W_OK) == 0)
+		(void)msg_log_file(cli->cfg->log_file);
 	return 0;
 }
 

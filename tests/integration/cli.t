@@ -93,6 +93,12 @@ likef "$?:$OUT" "^69:.*cannot connect to the database:.*hint: the connection str
 rb_write_conf "database = host=$T/nowhere dbname=rebound"
 run suppress list
 likef "$RC:$ERR" "^69:.*cannot connect.*comes from $T/etc/rebound.conf" "hint names the configuration file"
+grep -q "rebound\[[0-9]*\]: error: cannot connect to the database" "$T/log/rebound.log"
+ok $? "the error also goes to log_file"
+rb_write_conf "database = host=$T/nowhere dbname=rebound" "log_file = $T/log/not-there.log"
+run suppress list
+test ! -e "$T/log/not-there.log"
+ok $? "a log_file that does not exist is not created by the tool"
 rb_write_conf
 OUT=$("$T/bin/rebound" -c "$T/etc/missing.conf" stats 2>&1)
 likef "$?:$OUT" "^78:.*open $T/etc/missing.conf: No such file" "missing -c file: EX_CONFIG"
