@@ -59,6 +59,12 @@ on_alarm(int sig)
 	_exit(EX_TEMPFAIL);
 }
 
+/*
+ * Why log_file could not be opened, or "": said to Postfix too, which logs
+ * our output line, because without syslog nobody else would hear of it.
+ */
+static char log_problem[128];
+
 /* setup_logging - syslog and the optional log file, never stderr */
 static void
 setup_logging(const struct cfg *cfg)
@@ -71,8 +77,10 @@ setup_logging(const struct cfg *cfg)
 	 * the one status line belongs.
 	 */
 	msg_open(name, facility < 0 ? msg_facility_code("mail") : facility, MSG_TO_SYSLOG);
-	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0)
-		msg_warn("cannot open log_file %s", cfg->log_file);
+	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0) {
+		snprintf(log_problem, sizeof(log_problem), "; log_file: %s", strerror(errno));
+		msg_warn("cannot open log_file %s: %s", cfg->log_file, strerror(errno));
+	}
 }
 
 /*
@@ -210,7 +218,7 @@ deliver_mode(struct cfg *cfg, const char *queue_id, const char *recipient, const
 	req.data = data;
 	req.truncated = req.size > req.len;
 	deliver_bounce(cfg, clf, &req, &out);
-	printf("%s\n", out.text);
+	printf("%s%s\n", out.text, log_problem);
 	fflush(stdout);
 	free(data);
 	classifier_free(&clf);

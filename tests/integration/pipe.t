@@ -67,6 +67,13 @@ chmod 644 "$T/etc/log.conf"
 err=$("$T/bin/rebound-pipe" -c "$T/etc/log.conf" -u nobody -n 2>&1)
 like "$?:$err" "^78:rebound-pipe: log_file $T/log/root-only.log: Permission denied; make it writable" \
 	"-n: a log file the user cannot write"
+# Delivered all the same, and Postfix, which logs our output line, says why
+# nothing reached the log file.
+sed 's/dora/logf/g' "$D/remote-ndr.eml" >"$T/logf.eml"
+out=$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/log.conf" -q LOGF1 \
+	-r "bounces+logf=remote.example@$BOUNCE_DOMAIN" <"$T/logf.eml")
+is "$?:$out" "0:1 event recorded, 1 new; log_file: Permission denied" \
+	"a log file it cannot open: delivered, and said in the line Postfix logs"
 
 # --- root is refused, and the bounce deferred, not lost -------------------
 out=$("$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" -q ROOT1 -r x@y <"$D/postfix-rejected.eml")
