@@ -177,7 +177,8 @@ cli_connect_hint(const struct cli *cli, const char *error)
 		msg_info("hint: PostgreSQL lets a local system user in only as the database role of "
 			 "the same name (peer authentication): run the tool as the database's user, "
 			 "\"runuser -u rebound -- rebound ...\", or connect as a role with a password "
-			 "(PGUSER=role and a ~/.pgpass file, or user= and passfile= in -d CONNINFO)");
+			 "(user= and passfile= in -d CONNINFO, or PGUSER and ~/.pgpass when the "
+			 "connection string names no user=); see rebound(1)");
 		return;
 	}
 	msg_info("hint: the connection string comes from %s; check it and that PostgreSQL "

@@ -117,9 +117,9 @@ msg_log_file(const char *path)
 static char *
 msg_check_error(const char *path, const char *text, const char *more)
 {
-	char e[1024];
+	char e[2048];
 
-	snprintf(e, sizeof(e), "log_file %s: %s%s", path, text, more);
+	snprintf(e, sizeof(e), "log_file %.512s: %.256s%.1200s", path, text, more);
 	return xstrdup(e);
 }
 
@@ -149,7 +149,11 @@ msg_log_file_check(const char *path, bool created_for_us, char **error_r)
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*error_r = msg_check_error(path, "its directory does not exist", "");
+		char more[1200];
+
+		snprintf(more, sizeof(more), " %.512s does not exist; make it for the user the "
+			 "programs run as (install -d -o rebound -g adm -m 750 %.512s)", dir, dir);
+		*error_r = msg_check_error(path, "its directory", more);
 		return -1;
 	}
 	if (!created_for_us && access(dir, W_OK | X_OK) < 0) {
