@@ -32,6 +32,7 @@ static const char *msg_fatal_line;
 static void (*msg_fatal_hook)(void);
 static int msg_verbose;
 static int msg_file_fd = -1;
+static atomic_bool msg_quiet_stderr;
 
 static const struct {
 	const char *name;
@@ -99,7 +100,12 @@ msg_open(const char *ident, int facility, enum msg_flags flags)
 		g_log_set_writer_func(msg_glib_writer, NULL, NULL);
 }
 
-/* msg_log_file - add a log file destination */
+/*
+ * msg_log_file - add a log file destination.  Opening it again (the
+ * milter's SIGHUP, after a rotation) puts the new file behind the same
+ * descriptor with dup2(), which other threads' writes see whole: they
+ * write to the old file or to the new one, never to a closed descriptor.
+ */
 int
 msg_log_file(const char *path)
 {
@@ -107,10 +113,25 @@ msg_log_file(const char *path)
 
 	if (fd < 0)
 		return -1;
-	if (msg_file_fd >= 0)
-		close(msg_file_fd);
-	msg_file_fd = fd;
+	if (msg_file_fd < 0) {
+		msg_file_fd = fd;
+		return 0;
+	}
+	if (dup3(fd, msg_file_fd, O_CLOEXEC) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
 	return 0;
+}
+
+void
+msg_stderr_quiet(bool quiet)
+{
+	atomic_store(&msg_quiet_stderr, quiet);
 }
 
 /* msg_check_error - an allocated "log_file PATH: text" */
@@ -228,7 +249,7 @@ msg_emit(int priority, const char *label, const char *fmt, va_list ap)
 
 	if (msg_flags_set & MSG_TO_SYSLOG)
 		syslog(priority, "%s%s", label, line);
-	if (msg_flags_set & MSG_TO_STDERR) {
+	if ((msg_flags_set & MSG_TO_STDERR) && !atomic_load(&msg_quiet_stderr)) {
 		char out[LIMIT_LOG_LINE + 128];
 		int len = snprintf(out, sizeof(out), "%s: %s%s\n", msg_ident, label, line);
 

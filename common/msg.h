@@ -40,6 +40,12 @@ int msg_log_file(const char *path);
  */
 int msg_log_file_check(const char *path, bool created_for_us, char **error_r);
 
+/*
+ * msg_stderr_quiet - stop (or resume) writing to standard error, the one
+ * change a program may make after its threads have started
+ */
+void msg_stderr_quiet(bool quiet);
+
 /* msg_facility_code - syslog facility by name ("mail", "local0"); -1 if unknown */
 int msg_facility_code(const char *name);
 

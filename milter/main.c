@@ -99,18 +99,18 @@ milter_thread(void *arg)
 /*
  * setup_logging - syslog facility and the optional log file.  Until the
  * milter runs, lines also go to standard error, so that whoever starts it
- * sees why it does not.  From then on, in the foreground, only to a
- * terminal: under systemd, standard error is the journal, which also
- * receives the syslog copy, and every line would be there twice.
+ * sees why it does not.  From then on (main() calls msg_stderr_quiet()),
+ * in the foreground, only to a terminal: under systemd, standard error is
+ * the journal, which also receives the syslog copy, and every line would
+ * be there twice.
  */
 static void
-setup_logging(const struct cfg *cfg, bool to_stderr)
+setup_logging(const struct cfg *cfg)
 {
 	int facility = msg_facility_code(cfg->syslog_facility);
 	const char *name = cfg->syslog_name[0] ? cfg->syslog_name : "rebound-milter";
 
-	msg_open(name, facility < 0 ? LOG_MAIL : facility,
-		 MSG_TO_SYSLOG | (to_stderr ? MSG_TO_STDERR : 0));
+	msg_open(name, facility < 0 ? LOG_MAIL : facility, MSG_TO_SYSLOG | MSG_TO_STDERR);
 }
 
 /* reload - SIGHUP: a new snapshot, or the old one kept with a log line */
@@ -300,7 +300,7 @@ prepare(const struct options *o, const char *socket_spec, const char *pid_file,
 	if (snap_load(o->config, &snap, &error) < 0)
 		daemon_die(EX_CONFIG, "%s", error);
 	cfg = snap->cfg;
-	setup_logging(cfg, true);
+	setup_logging(cfg);
 	daemon_log_file(cfg->log_file, pw);
 	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0)
 		daemon_die(EX_CONFIG, "cannot open log_file %s: %s", cfg->log_file, strerror(errno));
@@ -377,7 +377,7 @@ main(int argc, char **argv)
 		daemon_die(EX_OSERR, "cannot start the suppression loader");
 	t = start_milter(&status);
 	daemon_ready();
-	setup_logging(snap->cfg, o.foreground && isatty(STDERR_FILENO));
+	msg_stderr_quiet(!(o.foreground && isatty(STDERR_FILENO)));
 	msg_info("listening on %s", socket_spec);
 	signal_loop(path);
 	msg_info("stopping");
