@@ -358,8 +358,12 @@ main(int argc, char **argv)
 		daemon_die(EX_CONFIG, "%s", error);
 	pw = milter_account(snap->cfg);
 	snap_put(&snap);
-	if (o.check)
-		return check_mode(&o, pid_file, &pw);
+	if (o.check) {
+		status = check_mode(&o, pid_file, &pw);
+		free(socket_spec);
+		free(pid_file);
+		return status;
+	}
 	/* SIGHUP rereads it after daemon_background() went to "/". */
 	abs_path = realpath(o.config != NULL ? o.config : CFG_DEFAULT_PATH, NULL);
 	path = abs_path != NULL ? abs_path : o.config;
