@@ -95,8 +95,7 @@ $(TSAN_BIN): $(MILTER_SRC) $(COMMON_SRC) $(wildcard milter/*.h common/*.h)
 
 check-tsan: deps test-binaries $(TSAN_BIN)
 	MILTER_BIN=$(CURDIR)/$(TSAN_BIN) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	    prove --timer tests/integration/milter.t tests/integration/milter-postfix.t \
-	    tests/integration/milter-restart.t
+	    prove --timer tests/integration/milter.t tests/integration/milter-postfix.t
 # --- end of rebound-milter ---------------------------------------------------
 
 UNIT_SRC   = $(wildcard tests/unit/test-*.c)
