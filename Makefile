@@ -136,8 +136,7 @@ $(TSAN_BIN): $(TSAN_SRC) $(wildcard milter/*.h common/util/*.h common/mail/*.h)
 
 check-tsan: deps test-binaries $(TSAN_BIN)
 	MILTER_BIN=$(CURDIR)/$(TSAN_BIN) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	    prove --timer tests/integration/milter.t tests/integration/milter-postfix.t \
-	    tests/integration/milter-restart.t
+	    prove --timer tests/integration/milter.t tests/integration/milter-postfix.t
 # --- end of rebound-milter ---------------------------------------------------
 
 # Unit tests, Postfix style: tests/unit/<folder>/test-<module>.c links the

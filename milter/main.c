@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -37,6 +38,8 @@ static int sig_pipe[2] = { -1, -1 };
 
 /* Seconds a new milter waits for one on its way out (a restart). */
 #define PID_LOCK_WAIT	15
+/* Seconds libmilter gets to stop; well inside PID_LOCK_WAIT. */
+#define MILTER_STOP_WAIT 10
 
 struct options {
 	const char *config;		/* -c, or NULL: the default */
@@ -207,6 +210,27 @@ set_nodelay(void)
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
 			msg_warn("TCP_NODELAY: %s", strerror(errno));
 	}
+}
+
+/*
+ * join_milter - wait for smfi_main to return, MILTER_STOP_WAIT seconds at
+ * most.  libmilter can hang on its way out when a session starts as it
+ * stops (a worker ends holding the lock of its task manager, which is
+ * then destroyed); a milter that never exits would keep the pid file, and
+ * with it the next milter, for ever.  So it goes on without libmilter:
+ * its sessions are lost to Postfix's timeout, as in a crash, its socket
+ * stays for the next start to replace, and every record is still stored
+ * or spooled below.
+ */
+static void
+join_milter(pthread_t t)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += MILTER_STOP_WAIT;
+	if (pthread_timedjoin_np(t, NULL, &deadline) != 0)
+		msg_warn("libmilter did not stop within %ds; exiting without it", MILTER_STOP_WAIT);
 }
 
 /* start_milter - run smfi_main in a thread that blocks our signals */
@@ -387,7 +411,7 @@ main(int argc, char **argv)
 	msg_info("stopping");
 	daemon_stopping();
 	stop_milter();
-	pthread_join(t, NULL);
+	join_milter(t);
 	suppress_stop();
 	writer_stop();
 	snap_put(&snap);

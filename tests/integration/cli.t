@@ -228,8 +228,10 @@ likef "$(sed -n 1p "$T/follow.out")" \
 likef "$(sed -n 2p "$T/follow.out")" 'rcpt=<d@slow.example>, kind=delayed' "second event"
 likef "$(cat "$T/follow.err")" "ignoring a notification that rebound did not send" "foreign notifications are ignored"
 
-rebound_run events -f >"$T/follow2.out" 2>"$T/follow2.err" &
+# Not through rebound_run: $! must be the listener, which only a signal stops.
+"$T/bin/rebound" -c "$T/etc/rebound.conf" events -f >"$T/follow2.out" 2>"$T/follow2.err" &
 fpid=$!
+RB_PIDS="$RB_PIDS $fpid"
 wait_for 10 grep -qs "following events" "$T/follow2.err"
 pg_stop
 wait_for 10 grep -qs "lost the database connection, connecting again" "$T/follow2.err"

@@ -78,7 +78,9 @@ is "$(q "SELECT count(*) FROM rebound.policy_errors")" 0 "no policy errors"
 # and prints what was committed meanwhile: in the end it has printed every
 # event recorded since it started, each once, in order.
 base=$(q "SELECT coalesce(max(id), 0) FROM rebound.events")
-rebound_run events --follow --json >"$T/follow.json" 2>"$T/follow.err" &
+# Not through rebound_run: $! must be the listener, which only a signal stops.
+"$T/bin/rebound" -c "$T/etc/rebound.conf" events --follow --json >"$T/follow.json" \
+	2>"$T/follow.err" &
 fpid=$!
 RB_PIDS="$RB_PIDS $fpid"
 wait_for 10 grep -qs "following events" "$T/follow.err"
@@ -116,6 +118,7 @@ got=$(sed 's/^{"id":\([0-9]*\),.*/\1/' "$T/follow.json" | paste -sd' ')
 is "$got" "$want" "it printed every event recorded since it started, once each, in order"
 diag "$(wc -w <<<"$want") events followed across the restart"
 kill "$fpid"
+wait "$fpid" 2>/dev/null
 like "$(grep 'lost the database connection' "$T/follow.err" | head -1)" \
 	"^rebound: warning: lost the database connection, connecting again: [^?]+$" \
 	"the broken connection is said in one line, libpq's lines joined (no ??)"
