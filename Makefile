@@ -265,7 +265,12 @@ $(FAULT_MILTER_BIN): milter/main.o $(FAULT_MILTER_OBJ) $(LINK_milter)
 -include $(wildcard build/fault/*.d)
 
 # Helpers the integration tests run (not installed).
-TEST_TOOLS = tests/tools/mint-token tests/tools/null-milter
+TEST_TOOLS = tests/tools/mint-token tests/tools/null-milter tests/tools/bench-null
+
+# The benchmarks' floor: the C library and nothing else.
+tests/tools/bench-null: tests/tools/bench-null.o
+	$(quiet) "  LINK    $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
 
 tests/tools/null-milter: tests/tools/null-milter.o
 	$(quiet) "  LINK    $@"
@@ -378,8 +383,9 @@ accuracy: pipe/rebound-pipe $(ACC_CONF) tests/unit/classify/test-knowledge
 knowledge: tests/unit/classify/test-knowledge
 	tests/unit/classify/test-knowledge
 
-bench: pipe/rebound-pipe $(ACC_CONF)
-	/usr/bin/python3 tests/bench.py pipe/rebound-pipe $(ACC_CONF) $(CORPUS)/emails
+bench: pipe/rebound-pipe $(ACC_CONF) tests/tools/bench-null
+	/usr/bin/python3 tests/bench.py pipe/rebound-pipe $(ACC_CONF) $(CORPUS)/emails \
+	    tests/tools/bench-null
 	$(MAKE) bench-milter
 
 # rebound-milter: Postfix throughput with and without it, RCPT latency and

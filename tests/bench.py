@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench.py - rebound-pipe --classify against Sisimai on one corpus, one core.
 
-    /usr/bin/python3 tests/bench.py PIPE CONFIG CORPUS_EMAILS_DIR
+    /usr/bin/python3 tests/bench.py PIPE CONFIG CORPUS_EMAILS_DIR NULL
 
 Two measures, both in the same run for both tools:
 
@@ -11,7 +11,12 @@ Two measures, both in the same run for both tools:
   per message  one process per file, as pipe(8) runs rebound-pipe: exec,
                parse, classify, print, no database; median and 95th
                percentile of the wall time per file.  Sisimai is run the
-               same way (perl -MSisimai, one file per process).
+               same way (perl -MSisimai, one file per process), and so is
+               NULL (tests/tools/bench-null, a C program that does
+               nothing): the cost of an exec on this machine, which
+               rebound-pipe's median is set against.  For each file the
+               three run one after the other, so that a busy moment of
+               the machine falls on all of them.
 
 The driver pins itself to CPU 0 and its children inherit that.  Standard
 library only.  This is a benchmark, not a test: it checks nothing.
@@ -31,9 +36,9 @@ SISIMAI_ONE = 'use Sisimai; my $v = Sisimai->make($ARGV[0], delivered => 1, vaca
 
 
 def wall(argv):
-    """Wall time of one run of argv, output discarded."""
+    """Wall time of one run of argv, input empty, output discarded."""
     t = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+    subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - t
 
 
@@ -42,17 +47,26 @@ def batch_rate(argv, messages, tries=3):
     return max(messages / wall(argv) for _ in range(tries))
 
 
-def per_message(argv_for):
-    times = sorted(wall(argv_for(f)) for f in FILES)
-    p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return statistics.median(times) * 1e3, p95 * 1e3
+def per_message(*argv_fors):
+    """Median and p95 in ms of each command line maker, run file by file
+    in turn."""
+    times = [[] for _ in argv_fors]
+    for f in FILES:
+        for t, argv_for in zip(times, argv_fors):
+            t.append(wall(argv_for(f)))
+    out = []
+    for t in times:
+        t.sort()
+        p95 = t[min(len(t) - 1, int(len(t) * 0.95))]
+        out.append((statistics.median(t) * 1e3, p95 * 1e3))
+    return out
 
 
 def main():
     global FILES
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         sys.exit(__doc__)
-    pipe, conf, corpus = sys.argv[1:]
+    pipe, conf, corpus, null = sys.argv[1:]
     os.sched_setaffinity(0, {0})
     FILES = [os.path.join(corpus, f) for f in sorted(os.listdir(corpus)) if not f.startswith(".")]
     n = len(FILES)
@@ -62,8 +76,10 @@ def main():
     ours_rounds, sis_rounds = 40, 3
     ours = batch_rate([pipe, "-c", conf, "--classify"] + [corpus] * ours_rounds, n * ours_rounds)
     sis = batch_rate(["perl", "-e", SISIMAI_BATCH, str(sis_rounds)] + FILES, n * sis_rounds, 1)
-    o_med, o_p95 = per_message(lambda f: [pipe, "-c", conf, "--classify", f])
-    s_med, s_p95 = per_message(lambda f: ["perl", "-e", SISIMAI_ONE, f])
+    (o_med, o_p95), (s_med, s_p95), (n_med, n_p95) = per_message(
+        lambda f: [pipe, "-c", conf, "--classify", f],
+        lambda f: ["perl", "-e", SISIMAI_ONE, f],
+        lambda f: [null])
 
     print("corpus: %d messages; CPU 0 only" % n)
     print("%-34s %16s %18s %9s" % ("", "rebound-pipe", "Sisimai " + version, "ratio"))
@@ -72,6 +88,10 @@ def main():
                                                  s_med / o_med))
     print("%-34s %13.2f ms %15.2f ms %8.1fx" % ("one process per message: p95", o_p95, s_p95,
                                                  s_p95 / o_p95))
+    print("%-34s %13.2f ms %15.2f ms %8.2fx" % ("one process: median against a null exec",
+                                                 o_med, n_med, o_med / n_med))
+    print("(the null exec: %s, p95 %.2f ms; load average %s)" % (
+        os.path.basename(null), n_p95, " ".join("%.2f" % x for x in os.getloadavg())))
 
 
 if __name__ == "__main__":
