@@ -8,7 +8,9 @@
 #   make accuracy           score --classify on the labelled corpus (CORPUS=), the
 #                           knowledge table, and which rules decide in one family only
 #   make knowledge          the classifier against the documented replies
-#   make bench              batch and per-message speed against Sisimai
+#   make bench              batch and per-message speed against Sisimai and a
+#                           null exec, bounces end to end against a trivial
+#                           pipe transport, rebound-milter against a null milter
 #   make soak               load and soak tests of rebound-pipe and rebound-milter
 #   make demo               run the main job on an embedded default
 #   make install [PREFIX=/usr/local] [DESTDIR=]
@@ -386,14 +388,20 @@ knowledge: tests/unit/classify/test-knowledge
 bench: pipe/rebound-pipe $(ACC_CONF) tests/tools/bench-null
 	/usr/bin/python3 tests/bench.py pipe/rebound-pipe $(ACC_CONF) $(CORPUS)/emails \
 	    tests/tools/bench-null
+	$(MAKE) bench-e2e
 	$(MAKE) bench-milter
+
+# Bounces through Postfix into PostgreSQL against the same bounces through
+# a trivial pipe transport (tests/bench-e2e.sh; E2E_N, E2E_ROUNDS).
+bench-e2e: deps test-binaries
+	tests/bench-e2e.sh
 
 # rebound-milter: Postfix throughput with and without it, RCPT latency and
 # memory with a million suppressed addresses (tests/bench-milter.sh).
 bench-milter: deps test-binaries
 	tests/bench-milter.sh
 
-.PHONY: accuracy bench bench-milter knowledge soak
+.PHONY: accuracy bench bench-e2e bench-milter knowledge soak
 
 # Load and soak tests, not part of make check; each prints its figures.
 #   tests/soak-pipe.sh     SOAK_N bounces through Postfix, rebound-pipe and
