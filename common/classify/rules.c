@@ -300,7 +300,11 @@ rules_add_lit(void *ctx, const char *s, size_t n)
 		id = n == LITSET_END_PIECE ? RULE_LIT_PIECE : RULE_LIT_ALT;
 	else if ((id = litset_add(rs->lits, s, n)) < 0)
 		id = RULE_LIT_ANY;	/* not indexed: the piece always holds */
-	r->lits = xrealloc(r->lits, (r->nlits + 1) * sizeof(*r->lits));
+	/* A @phrases list has hundreds of literals: grow by doubling. */
+	if (r->nlits == r->litcap) {
+		r->litcap = r->litcap ? r->litcap * 2 : 8;
+		r->lits = xrealloc(r->lits, r->litcap * sizeof(*r->lits));
+	}
 	r->lits[r->nlits++] = id;
 }
 
@@ -331,7 +335,7 @@ rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n, uint3
 	r->options = options;
 	free(r->lits);
 	r->lits = NULL;
-	r->nlits = 0;
+	r->nlits = r->litcap = 0;
 	/* Extended patterns may hide literals behind white space and comments. */
 	if (r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
 		(void)litset_required_all(r->pattern, strlen(r->pattern),

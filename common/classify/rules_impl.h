@@ -81,7 +81,7 @@ struct rule {
 	char *pattern;		/* NULL for a rule of conditions only */
 	uint32_t options;	/* PCRE2 compile options */
 	int *lits;		/* the literal pre-check, see below; NULL for none */
-	size_t nlits;
+	size_t nlits, litcap;
 	pcre2_code *code;	/* compiled on first use */
 	unsigned runs;
 	size_t scanned;		/* bytes of text run over, towards JIT */

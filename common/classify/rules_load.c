@@ -318,7 +318,7 @@ rules_resolve_like(struct rules *rs, struct rule *r, int depth)
 	if (other->nlits > 0) {
 		r->lits = xmalloc(other->nlits * sizeof(*r->lits));
 		memcpy(r->lits, other->lits, other->nlits * sizeof(*r->lits));
-		r->nlits = other->nlits;
+		r->nlits = r->litcap = other->nlits;
 	}
 	return NULL;
 }

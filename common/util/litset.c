@@ -374,50 +374,99 @@ lit_alternative(const char *p, size_t n, bool caseless,
 }
 
 /*
+ * A pattern's literals wait in a litbuf until every one of its
+ * alternatives is known to require some, and only then go to the caller:
+ * one pass over the pattern, where a first pass that only checked and a
+ * second that added did the work twice at each level of groups (and
+ * loading the rules spent most of its time here).
+ */
+struct litbuf {
+	void (*add)(void *, const char *, size_t);
+	void *ctx;
+	char *data;		/* entries: a flag (literal or mark), a size_t, the bytes */
+	size_t len, cap;
+};
+
+/* litbuf_add - the add() callback that keeps a literal or a mark for later */
+static void
+litbuf_add(void *ctx, const char *s, size_t n)
+{
+	struct litbuf *b = ctx;
+	size_t need = 1 + sizeof(n) + (s != NULL ? n : 0);
+
+	if (b->len + need > b->cap) {
+		b->cap = b->cap * 2 > b->len + need ? b->cap * 2 : b->len + need + 256;
+		b->data = xrealloc(b->data, b->cap);
+	}
+	b->data[b->len++] = s != NULL;
+	memcpy(b->data + b->len, &n, sizeof(n));
+	b->len += sizeof(n);
+	if (s != NULL) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	}
+}
+
+/* litbuf_flush - hand what b kept to its caller's add(), in order */
+static void
+litbuf_flush(const struct litbuf *b)
+{
+	for (size_t i = 0; i < b->len;) {
+		bool literal = b->data[i++] != 0;
+		size_t n;
+
+		memcpy(&n, b->data + i, sizeof(n));
+		i += sizeof(n);
+		b->add(b->ctx, literal ? b->data + i : NULL, n);
+		if (literal)
+			i += n;
+	}
+}
+
+/*
  * lit_pattern - literals for a pattern with top-level alternatives; with
- * all, each alternative's pieces closed by add(ctx, NULL, LITSET_END_ALT)
+ * all, each alternative's pieces closed by add(ctx, NULL, LITSET_END_ALT).
+ * Nothing is added unless every alternative requires something.
  */
 static size_t
 lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const char *, size_t),
 	    void *ctx, int depth, bool all)
 {
-	size_t start = 0, total = 0;
+	struct litbuf b = { .add = add, .ctx = ctx };
+	size_t start = 0, total = 0, count;
 	int gdepth = 0;
 
 	if (depth > 8)
 		return 0;
-	/* First make sure every alternative requires something. */
-	for (int pass = 0; pass < 2; pass++) {
-		start = 0;
-		gdepth = 0;
-		for (size_t i = 0; i <= n; i++) {
-			if (i < n && p[i] == '\\') {
-				i++;
-				continue;
-			}
-			if (i < n && p[i] == '[') {
-				i = lit_skip_class(p, n, i) - 1;
-				continue;
-			}
-			if (i < n && p[i] == '(')
-				gdepth++;
-			else if (i < n && p[i] == ')')
-				gdepth--;
-			if (i < n && !(p[i] == '|' && gdepth == 0))
-				continue;
-			if (pass == 0) {
-				if (lit_alternative(p + start, i - start, caseless, NULL, NULL, depth,
-						    all) == 0)
-					return 0;
-			} else {
-				total += lit_alternative(p + start, i - start, caseless, add, ctx, depth,
-							 all);
-				if (all && add != NULL)
-					add(ctx, NULL, LITSET_END_ALT);
-			}
-			start = i + 1;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && p[i] == '\\') {
+			i++;
+			continue;
 		}
+		if (i < n && p[i] == '[') {
+			i = lit_skip_class(p, n, i) - 1;
+			continue;
+		}
+		if (i < n && p[i] == '(')
+			gdepth++;
+		else if (i < n && p[i] == ')')
+			gdepth--;
+		if (i < n && !(p[i] == '|' && gdepth == 0))
+			continue;
+		count = lit_alternative(p + start, i - start, caseless,
+					add != NULL ? litbuf_add : NULL, &b, depth, all);
+		if (count == 0) {
+			free(b.data);
+			return 0;
+		}
+		total += count;
+		if (all && add != NULL)
+			litbuf_add(&b, NULL, LITSET_END_ALT);
+		start = i + 1;
 	}
+	if (add != NULL)
+		litbuf_flush(&b);
+	free(b.data);
 	return total;
 }
 
