@@ -56,7 +56,9 @@ ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SAN_FLAGS) $(LDFLAGS)
 LIBS        = $(call pkg_libs,$(PKGS))
 # rebound-pipe loads libpq only when it stores a bounce (pipe/pq_lazy.c):
 # mapping libpq's dependencies at every exec would cost more than the work.
-PIPE_LIBS   = $(call pkg_libs,glib-2.0 libpcre2-8)
+# Nor does any program link GLib (common/util/sha256.c says why); GLib and
+# GMime serve the differential test of the MIME scanner.
+PIPE_LIBS   = $(call pkg_libs,libpcre2-8)
 
 # --- the floor plan ----------------------------------------------------------
 # Shared code sits in common/, one folder per layer, lowest first; a folder
@@ -113,7 +115,7 @@ cli/rebound: cli/main.o $(LINK_cli)
 # --- rebound-milter (milter/): libmilter callbacks over common/ --------------
 PROGRAMS    += milter/rebound-milter
 MILTER_SRC   = $(wildcard milter/*.c)
-MILTER_LIBS  = $(call pkg_libs,libpq glib-2.0) -lmilter -lpthread
+MILTER_LIBS  = $(call pkg_libs,libpq) -lmilter -lpthread
 
 milter/rebound-milter: milter/main.o $(LINK_milter)
 	$(quiet) "  LINK    $@"

@@ -2,7 +2,6 @@
 /* deliver - one bounce from stdin to PostgreSQL. */
 #include <ctype.h>
 #include <errno.h>
-#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "mail/return_path.h"
 #include "store.h"
 #include "mail/verp.h"
+#include "util/sha256.h"
 #include "util/xalloc.h"
 
 int
@@ -51,13 +51,15 @@ deliver_read(int fd, size_t max, char **data_r, size_t *len_r, size_t *size_r)
 
 /* deliver_sha256 - hex SHA-256 of data */
 static void
-deliver_sha256(const char *data, size_t len, char out[65])
+deliver_sha256(const char *data, size_t len, char out[SHA256_HEX_SIZE])
 {
-	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	unsigned char digest[SHA256_SIZE];
+	struct sha256 sum;
 
-	g_checksum_update(sum, (const guchar *)data, (gssize)len);
-	snprintf(out, 65, "%s", g_checksum_get_string(sum));
-	g_checksum_free(sum);
+	sha256_init(&sum);
+	sha256_update(&sum, data, len);
+	sha256_final(&sum, digest);
+	sha256_hex(digest, out);
 }
 
 /*
@@ -89,8 +91,10 @@ deliver_identity(const struct report *r, const char *queue_id, const char *retur
 		 const char *data, size_t len)
 {
 	const char *body = data;
-	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
 	const char *mid = r->message_id != NULL ? r->message_id : "";
+	unsigned char digest[SHA256_SIZE];
+	char hex[SHA256_HEX_SIZE];
+	struct sha256 sum;
 	size_t size;
 	char *id;
 
@@ -104,13 +108,15 @@ deliver_identity(const struct report *r, const char *queue_id, const char *retur
 			break;
 		}
 	}
-	g_checksum_update(sum, (const guchar *)mid, (gssize)strlen(mid));
-	g_checksum_update(sum, (const guchar *)"\n", 1);
-	g_checksum_update(sum, (const guchar *)body, (gssize)(len - (size_t)(body - data)));
+	sha256_init(&sum);
+	sha256_update(&sum, mid, strlen(mid));
+	sha256_update(&sum, "\n", 1);
+	sha256_update(&sum, body, len - (size_t)(body - data));
+	sha256_final(&sum, digest);
+	sha256_hex(digest, hex);
 	size = strlen(return_path) + 80;
 	id = xmalloc(size);
-	snprintf(id, size, "%s %s", g_checksum_get_string(sum), return_path);
-	g_checksum_free(sum);
+	snprintf(id, size, "%s %s", hex, return_path);
 	return id;
 }
 

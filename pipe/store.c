@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* store - bounce events into PostgreSQL, one transaction per bounce. */
-#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "util/caps.h"
 #include "store.h"
 #include "util/utf8.h"
+#include "util/sha256.h"
 #include "util/xalloc.h"
 
 static const char sql_raw[] =
@@ -56,18 +56,20 @@ static const char sql_event[] =
 void
 store_dedup_key(const char *identity, const struct report_rcpt *rc, char out[65])
 {
-	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	unsigned char digest[SHA256_SIZE];
+	struct sha256 sum;
 	const char *parts[] = { identity, rc->recipient, kind_name(rc->kind), rc->status,
 				rc->action, rc->feedback_type };
 
+	sha256_init(&sum);
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		const char *p = parts[i] != NULL ? parts[i] : "";
 
-		g_checksum_update(sum, (const guchar *)p, (gssize)strlen(p));
-		g_checksum_update(sum, (const guchar *)"\n", 1);
+		sha256_update(&sum, p, strlen(p));
+		sha256_update(&sum, "\n", 1);
 	}
-	snprintf(out, 65, "%s", g_checksum_get_string(sum));
-	g_checksum_free(sum);
+	sha256_final(&sum, digest);
+	sha256_hex(digest, out);
 }
 
 /* store_raw - insert or find the raw copy; its id into raw_id */

@@ -6,12 +6,13 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <glib.h>
 
+#include "util/sha256.h"
 #include "mail/token.h"
 #include "util/xalloc.h"
 
@@ -172,13 +173,9 @@ token_day(time_t t)
 static void
 token_mac(const struct token_key *key, const unsigned char *octets, unsigned char mac[TOKEN_MAC])
 {
-	guint8 digest[32];
-	gsize digest_len = sizeof(digest);
-	GHmac *hmac = g_hmac_new(G_CHECKSUM_SHA256, key->secret, key->len);
+	unsigned char digest[SHA256_SIZE];
 
-	g_hmac_update(hmac, octets, TOKEN_SIGNED);
-	g_hmac_get_digest(hmac, digest, &digest_len);
-	g_hmac_unref(hmac);
+	sha256_hmac(key->secret, key->len, octets, TOKEN_SIGNED, digest);
 	memcpy(mac, digest, TOKEN_MAC);
 }
 

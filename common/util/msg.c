@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <glib.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -53,50 +52,14 @@ msg_facility_code(const char *name)
 	return -1;
 }
 
-/*
- * msg_glib_writer - GLib's (and GMime's) messages, here.  GLib ends the
- * process with abort() after an error-level message, among them its own
- * out-of-memory error; msg_fatal ends it instead, so that the program's
- * fatal hook and exit status apply: the milter's records in memory reach
- * the spool, and rebound-pipe leaves with EX_TEMPFAIL.  Debug and info
- * messages are dropped, as GLib's default writer does.
- */
-static GLogWriterOutput
-msg_glib_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer unused)
-{
-	const char *domain = "GLib", *text = "(no message)";
-
-	(void)unused;
-	for (gsize i = 0; i < n_fields; i++) {
-		if (fields[i].length >= 0)
-			continue;
-		if (strcmp(fields[i].key, "GLIB_DOMAIN") == 0)
-			domain = fields[i].value;
-		else if (strcmp(fields[i].key, "MESSAGE") == 0)
-			text = fields[i].value;
-	}
-	if (level & (G_LOG_FLAG_FATAL | G_LOG_LEVEL_ERROR))
-		msg_fatal("%s: %s", domain, text);
-	if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
-		msg_warn("%s: %s", domain, text);
-	else if (level & G_LOG_LEVEL_MESSAGE)
-		msg_info("%s: %s", domain, text);
-	return G_LOG_WRITER_HANDLED;
-}
-
-/* msg_open - configure destinations; the first call also takes GLib's */
+/* msg_open - configure destinations */
 void
 msg_open(const char *ident, int facility, enum msg_flags flags)
 {
-	static atomic_flag glib_routed = ATOMIC_FLAG_INIT;
-
 	msg_ident = ident;
 	msg_flags_set = flags;
 	if (flags & MSG_TO_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, facility);
-	/* GLib allows one writer per process, set before it logs anything. */
-	if (!atomic_flag_test_and_set(&glib_routed))
-		g_log_set_writer_func(msg_glib_writer, NULL, NULL);
 }
 
 /*

@@ -21,12 +21,7 @@ enum msg_flags {
 	MSG_TO_STDERR = (1 << 1),
 };
 
-/*
- * msg_open - set the program name, facility and destinations.  The first
- * call also sends GLib's and GMime's messages here; an error-level one,
- * such as GLib running out of memory, goes through msg_fatal instead of
- * abort().
- */
+/* msg_open - set the program name, facility and destinations */
 void msg_open(const char *ident, int facility, enum msg_flags flags);
 
 /* msg_log_file - also append records to this file; returns -1 on error */

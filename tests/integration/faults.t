@@ -7,13 +7,10 @@
 # nothing half-written: the report's raw copy and its two events are all
 # there or none is.  Then a normal retry stores the report exactly once.
 #
-# GLib and GMime allocate with g_malloc(), which never returns NULL: its
-# out-of-memory error goes through msg_fatal like ours (common/util/msg.c), but
-# when GLib cannot even format that message it aborts.  An abort is a
-# signal, which pipe(8) reports as a deferral (4.3.0, "Command died with
-# signal 6"), so Postfix keeps the bounce; the last test checks that a
-# rebound-pipe killed by SIGABRT in the middle of its transaction stored
-# nothing either.
+# A crash is a signal, which pipe(8) reports as a deferral (4.3.0,
+# "Command died with signal 6"), so Postfix keeps the bounce; the last test
+# checks that a rebound-pipe killed by SIGABRT in the middle of its
+# transaction stored nothing either.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/harness.sh"
 D="$REPO/tests/data"
@@ -138,9 +135,9 @@ is "$(state)" "1|2|0|0" "and adds nothing"
 reset_db
 
 # --- an abort (signal) mid-delivery stores nothing ------------------------
-# SIGABRT at the first libpq call after BEGIN stands in for any crash, a
-# g_malloc() abort among them: the transaction is open and dies with the
-# process.
+# SIGABRT at the first libpq call after BEGIN stands in for any crash (an
+# abort inside a library among them): the transaction is open and dies
+# with the process.
 runuser -u nobody -- env ASAN_OPTIONS=detect_leaks=0 REBOUND_FAULT=count REBOUND_FAULT_ABORT_PQ=4 \
 	"$T/bin/rebound-pipe-fault" -c "$T/etc/rebound.conf" -q FQ2 -r "$RCPT" <"$MSG" \
 	>/dev/null 2>&1

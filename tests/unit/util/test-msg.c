@@ -3,12 +3,8 @@
  * test-msg - msg_fatal's hook: it runs once, before the exit, on the
  * thread that failed; a hook that fails itself still exits; a second
  * thread failing meanwhile neither runs the hook again nor exits first.
- * GLib's messages come here too: a warning is logged and the program goes
- * on, an error ends it through msg_fatal, hook and status included, not
- * through abort().  Each case runs in a child process, since msg_fatal
- * ends it.
+ * Each case runs in a child process, since msg_fatal ends it.
  */
-#include <glib.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,11 +70,6 @@ run_case(const char *mode, char *out, size_t size)
 
 			nanosleep(&ts, NULL);
 		}
-		if (strcmp(mode, "glib") == 0) {
-			g_warning("a GLib warning is no failure");
-			(void)!write(hook_fd, "W", 1);
-			g_error("GLib gives up");
-		}
 		msg_fatal("the first failure");
 	}
 	close(fds[1]);
@@ -104,8 +95,6 @@ main(void)
 		  "and is not run again" },
 		{ "threads", "Hh", "two threads failing at once: one exit",
 		  "the hook ran once, and the second thread did not cut it short" },
-		{ "glib", "WHh", "a GLib error ends in msg_fatal's exit, not abort()",
-		  "after a GLib warning the program went on; the hook ran once" },
 	};
 	char out[32];
 

@@ -2,8 +2,12 @@
 /*
  * test-utf8 - the text rebound stores is valid UTF-8: invalid bytes become
  * U+FFFD, a cut never leaves half a character, valid text is kept as it
- * is, and NULL stays NULL.
+ * is, and NULL stays NULL.  GLib's g_utf8_make_valid() did the repair
+ * before; on random bytes, biased towards the edges of the UTF-8 ranges,
+ * the repair must come out as GLib's did, so that stored text keeps its
+ * form.
  */
+#include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +18,46 @@
 #include "util/xalloc.h"
 
 #define FFFD "\xef\xbf\xbd"
+
+/* against_glib - utf8_copy and utf8_repair as GLib on random bytes */
+static void
+against_glib(void)
+{
+	/* Bytes around every boundary of RFC 3629's table, and plain ASCII. */
+	static const unsigned char edges[] = {
+		'a', 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf,
+		0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff,
+	};
+	unsigned seed = 3464;
+	int same = 1, valid_same = 1;
+
+	for (int round = 0; round < 20000; round++) {
+		char in[24];
+		size_t n = 1 + (size_t)rand_r(&seed) % (sizeof(in) - 1);
+		char *ours, *theirs, *copy;
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = (char)edges[(size_t)rand_r(&seed) % sizeof(edges)];
+		in[n] = '\0';
+		ours = utf8_copy(in, SIZE_MAX);
+		theirs = g_utf8_make_valid(in, (gssize)n);
+		if (strcmp(ours, theirs) != 0 && same) {
+			tap_diag("round %d: differs from GLib", round);
+			same = 0;
+		}
+		copy = xstrdup(in);
+		utf8_repair(&copy);
+		if ((copy == NULL || strcmp(copy, theirs) != 0) && valid_same) {
+			tap_diag("round %d: utf8_repair differs from GLib", round);
+			valid_same = 0;
+		}
+		free(copy);
+		free(ours);
+		g_free(theirs);
+	}
+	tap_ok(same, "utf8_copy: the same repair as GLib on 20000 random strings");
+	tap_ok(valid_same, "utf8_repair: the same as GLib on the same strings");
+}
 
 static void
 check_copy(const char *in, size_t max, const char *want, const char *what)
@@ -66,5 +110,6 @@ main(void)
 		tap_is_str(s, "plain", "utf8_strndup: text without NUL is copied as it is");
 		free(s);
 	}
+	against_glib();
 	return tap_done();
 }
