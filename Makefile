@@ -248,7 +248,7 @@ FAULT_MILTER_BIN = tests/fault/rebound-milter-fault
 FAULT_MILTER_OBJ = build/fault/xalloc.o build/fault/writer.o build/fault/pq_wrap.o \
                    build/fault/fault-scoped.o
 FAULT_PQ_CALLS   = PQconnectdbParams PQstatus PQtransactionStatus PQexec PQexecParams \
-                   PQresultStatus PQcmdStatus
+                   PQprepare PQexecPrepared PQresultStatus PQcmdStatus
 comma := ,
 
 build/fault/%.o: milter/%.c $(BUILD_FLAGS)

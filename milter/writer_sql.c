@@ -90,7 +90,8 @@ columns_run(struct db *db, const char *sql, struct columns *c, char **error_r)
 
 	for (size_t i = 0; i < c->n; i++)
 		v[i] = buf_str(c->b) + c->start[i];
-	res = db_query(db, sql, (int)c->n, v, PGRES_COMMAND_OK, error_r);
+	/* The writer's connection runs the same two statements for ever. */
+	res = db_query_prepared(db, sql, (int)c->n, v, PGRES_COMMAND_OK, error_r);
 	buf_free(&c->b);
 	if (res == NULL)
 		return -1;

@@ -91,6 +91,15 @@ PQ_FORWARD_FAULT(PGresult *, PQexecParams,
 		 (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
 		  resultFormat),
 		 NULL)
+PQ_FORWARD_FAULT(PGresult *, PQprepare,
+		 (PGconn *conn, const char *stmtName, const char *query, int nParams,
+		  const Oid *paramTypes),
+		 (conn, stmtName, query, nParams, paramTypes), NULL)
+PQ_FORWARD_FAULT(PGresult *, PQexecPrepared,
+		 (PGconn *conn, const char *stmtName, int nParams, const char *const *paramValues,
+		  const int *paramLengths, const int *paramFormats, int resultFormat),
+		 (conn, stmtName, nParams, paramValues, paramLengths, paramFormats, resultFormat),
+		 NULL)
 PQ_FORWARD_FAULT(ExecStatusType, PQresultStatus, (const PGresult *res), (res),
 		 PGRES_FATAL_ERROR)
 PQ_FORWARD(char *, PQresultErrorMessage, (const PGresult *res), (res))

@@ -10,9 +10,14 @@
 #include "util/xalloc.h"
 #include "util/msg.h"
 
+/* Statements db_query_prepared() prepares on one connection, at most. */
+#define DB_PREPARED_MAX 8
+
 struct db {
 	PGconn *conn;
 	char sqlstate[6];	/* of the last failed statement, or "" */
+	const char *prepared[DB_PREPARED_MAX];	/* by their text's address */
+	size_t nprepared;
 };
 
 size_t
@@ -150,12 +155,10 @@ db_query(struct db *db, const char *sql, int nparams, const char *const *values,
 	return db_query_binary(db, sql, nparams, values, NULL, NULL, want, error_r);
 }
 
-PGresult *
-db_query_binary(struct db *db, const char *sql, int nparams, const char *const *values,
-		const int *lengths, const int *formats, ExecStatusType want, char **error_r)
+/* db_result - res if its status is want, else NULL and *error_r (res freed) */
+static PGresult *
+db_result(struct db *db, PGresult *res, ExecStatusType want, char **error_r)
 {
-	PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, values, lengths, formats, 0);
-
 	db->sqlstate[0] = '\0';
 	if (res == NULL) {
 		*error_r = db_error("database query", PQerrorMessage(db->conn));
@@ -171,6 +174,40 @@ db_query_binary(struct db *db, const char *sql, int nparams, const char *const *
 		return NULL;
 	}
 	return res;
+}
+
+PGresult *
+db_query_binary(struct db *db, const char *sql, int nparams, const char *const *values,
+		const int *lengths, const int *formats, ExecStatusType want, char **error_r)
+{
+	return db_result(db, PQexecParams(db->conn, sql, nparams, NULL, values, lengths, formats,
+					  0),
+			 want, error_r);
+}
+
+PGresult *
+db_query_prepared(struct db *db, const char *sql, int nparams, const char *const *values,
+		  ExecStatusType want, char **error_r)
+{
+	char name[24];
+	size_t i = 0;
+	PGresult *res;
+
+	while (i < db->nprepared && db->prepared[i] != sql)
+		i++;
+	if (i == DB_PREPARED_MAX)
+		return db_query(db, sql, nparams, values, want, error_r);
+	snprintf(name, sizeof(name), "rebound_%zu", i);
+	if (i == db->nprepared) {
+		res = db_result(db, PQprepare(db->conn, name, sql, nparams, NULL),
+				PGRES_COMMAND_OK, error_r);
+		if (res == NULL)
+			return NULL;
+		PQclear(res);
+		db->prepared[db->nprepared++] = sql;
+	}
+	return db_result(db, PQexecPrepared(db->conn, name, nparams, values, NULL, NULL, 0), want,
+			 error_r);
 }
 
 int

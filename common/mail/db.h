@@ -45,6 +45,16 @@ PGresult *db_query(struct db *db, const char *sql, int nparams, const char *cons
 		   ExecStatusType want, char **error_r);
 
 /*
+ * db_query_prepared - as db_query, for a statement a long-lived connection
+ * runs again and again: the first call on a connection prepares it (a
+ * named statement), the others only execute it, so that PostgreSQL parses
+ * and plans it once per connection, not once per call.  sql must outlive
+ * db (a static array): it is remembered by its address.
+ */
+PGresult *db_query_prepared(struct db *db, const char *sql, int nparams,
+			    const char *const *values, ExecStatusType want, char **error_r);
+
+/*
  * db_query_binary - as db_query, with explicit lengths and formats (1 =
  * binary) per parameter, for bytea values that may hold any byte.
  */

@@ -14,7 +14,8 @@
  *	PQconnectdbParams	NULL, as when libpq runs out of memory
  *	PQstatus		CONNECTION_BAD: the server went away
  *	PQtransactionStatus	PQTRANS_UNKNOWN: the same
- *	PQexec, PQexecParams	NULL: out of memory, or nothing could be sent
+ *	PQexec, PQexecParams,	NULL: out of memory, or nothing could be sent
+ *	PQprepare, PQexecPrepared
  *	PQresultStatus		PGRES_FATAL_ERROR, for a statement that ran:
  *				a lost acknowledgement
  *	PQcmdStatus		"ROLLBACK", for a COMMIT that committed
@@ -60,5 +61,12 @@ PQ_WRAP(PGresult *, PQexecParams,
 	(conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
 	 resultFormat),
 	NULL)
+PQ_WRAP(PGresult *, PQprepare,
+	(PGconn *conn, const char *stmtName, const char *query, int nParams, const Oid *paramTypes),
+	(conn, stmtName, query, nParams, paramTypes), NULL)
+PQ_WRAP(PGresult *, PQexecPrepared,
+	(PGconn *conn, const char *stmtName, int nParams, const char *const *paramValues,
+	 const int *paramLengths, const int *paramFormats, int resultFormat),
+	(conn, stmtName, nParams, paramValues, paramLengths, paramFormats, resultFormat), NULL)
 PQ_WRAP(ExecStatusType, PQresultStatus, (const PGresult *res), (res), PGRES_FATAL_ERROR)
 PQ_WRAP(char *, PQcmdStatus, (PGresult *res), (res), pq_rolled_back)
