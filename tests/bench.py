@@ -7,7 +7,8 @@ Two measures, both in the same run for both tools:
 
   batch        one process classifies every file of the corpus, several
                times over (the directory is passed repeatedly); messages per
-               second of wall time, pinned to CPU 0.
+               second of wall time, pinned to CPU 0; the best of three
+               tries each, rebound-pipe and Sisimai taking turns.
   per message  one process per file, as pipe(8) runs rebound-pipe: exec,
                parse, classify, print, no database; median and 95th
                percentile of the wall time per file.  Sisimai is run the
@@ -42,9 +43,15 @@ def wall(argv):
     return time.perf_counter() - t
 
 
-def batch_rate(argv, messages, tries=3):
-    """Best messages/s over a few runs: the least disturbed one."""
-    return max(messages / wall(argv) for _ in range(tries))
+def batch_rates(runs, tries=3):
+    """Best messages/s of each (argv, messages) over a few tries, the runs
+    taking turns, so that a busy spell of the machine is not all one side's:
+    the least disturbed try of each."""
+    best = [0.0] * len(runs)
+    for _ in range(tries):
+        for i, (argv, messages) in enumerate(runs):
+            best[i] = max(best[i], messages / wall(argv))
+    return best
 
 
 def per_message(*argv_fors):
@@ -74,8 +81,9 @@ def main():
                              capture_output=True, text=True, check=True).stdout.strip()
 
     ours_rounds, sis_rounds = 40, 3
-    ours = batch_rate([pipe, "-c", conf, "--classify"] + [corpus] * ours_rounds, n * ours_rounds)
-    sis = batch_rate(["perl", "-e", SISIMAI_BATCH, str(sis_rounds)] + FILES, n * sis_rounds, 1)
+    ours, sis = batch_rates([
+        ([pipe, "-c", conf, "--classify"] + [corpus] * ours_rounds, n * ours_rounds),
+        (["perl", "-e", SISIMAI_BATCH, str(sis_rounds)] + FILES, n * sis_rounds)])
     (o_med, o_p95), (s_med, s_p95), (n_med, n_p95) = per_message(
         lambda f: [pipe, "-c", conf, "--classify", f],
         lambda f: ["perl", "-e", SISIMAI_ONE, f],
