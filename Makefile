@@ -65,15 +65,18 @@ PIPE_LIBS   = $(call pkg_libs,glib-2.0 libpcre2-8)
 #   common/report    a raw bounce turned into a report: MIME, RFC 3464/5965,
 #                    free-text NDRs, SES notifications, auto-replies
 #   common/classify  rules and the outcome of each recipient
+#   common/store     a bounce made into rows: its evidence, its events, the
+#                    raw copy; what rebound-pipe stores and reclassify revises
 # Each program folder (pipe/, milter/, cli/) holds its own code too.  Every
 # folder is an archive of its objects (a program's without its main.c), and
 # a program or unit test links its folder's archive, then the lower ones.
-COMMON_DIRS  = util mail report classify
+COMMON_DIRS  = util mail report classify store
 PROGRAM_DIRS = pipe milter cli
 LIB_util     = common/util/librebound-util.a
 LIB_mail     = common/mail/librebound-mail.a
 LIB_report   = common/report/librebound-report.a
 LIB_classify = common/classify/librebound-classify.a
+LIB_store    = common/store/librebound-store.a
 LIB_pipe     = pipe/librebound-pipe.a
 LIB_milter   = milter/librebound-milter.a
 LIB_cli      = cli/librebound-cli.a
@@ -81,9 +84,10 @@ LINK_util     = $(LIB_util)
 LINK_mail     = $(LIB_mail) $(LINK_util)
 LINK_report   = $(LIB_report) $(LINK_mail)
 LINK_classify = $(LIB_classify) $(LINK_report)
-LINK_pipe     = $(LIB_pipe) $(LINK_classify)
+LINK_store    = $(LIB_store) $(LINK_classify)
+LINK_pipe     = $(LIB_pipe) $(LINK_store)
 LINK_milter   = $(LIB_milter) $(LINK_mail)
-LINK_cli      = $(LIB_cli) $(LINK_classify)
+LINK_cli      = $(LIB_cli) $(LINK_store)
 $(foreach d,$(COMMON_DIRS),$(eval SRC_$(d) = $(wildcard common/$(d)/*.c)))
 $(foreach d,$(PROGRAM_DIRS),$(eval SRC_$(d) = $(filter-out $(d)/main.c,$(wildcard $(d)/*.c))))
 COMMON_SRC   = $(foreach d,$(COMMON_DIRS),$(SRC_$(d)))
@@ -188,9 +192,13 @@ tests/unit/%.o: tests/unit/%.c $(BUILD_FLAGS)
 
 -include $(wildcard common/*/*.d pipe/*.d tests/unit/*.d tests/unit/*/*.d tests/tools/*.d)
 
-pipe/rebound-pipe: pipe/main.o $(LINK_pipe)
+# pq_lazy.o comes first, as an object: the libpq calls it stands in for
+# are made from the archives after it (common/mail, common/store), where an
+# archive member would be too late to be picked.
+pipe/rebound-pipe: pipe/main.o pipe/pq_lazy.o $(LINK_pipe)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o $(LINK_pipe) $(PIPE_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o pipe/pq_lazy.o $(LINK_pipe) \
+	    $(PIPE_LIBS)
 
 # --- fuzz targets (tests/fuzz/) ------------------------------------------
 # Each fuzz-<t>.c defines LLVMFuzzerTestOneInput.  In the normal build it is

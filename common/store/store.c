@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "util/caps.h"
-#include "store.h"
+#include "store/store.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 

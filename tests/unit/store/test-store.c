@@ -20,7 +20,7 @@
 
 #include "mail/db.h"
 #include "report/report.h"
-#include "store.h"
+#include "store/store.h"
 #include "tap.h"
 #include "util/xalloc.h"
 
