@@ -40,3 +40,8 @@ SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 6) AS ap
 \if :apply
 \ir migrations/006_provenance.sql
 \endif
+
+SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 7) AS apply \gset
+\if :apply
+\ir migrations/007_revisions.sql
+\endif

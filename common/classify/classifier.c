@@ -14,20 +14,23 @@ struct classifier {
 	struct outcome_opts opts;
 };
 
-/* classifier_create - load the rules cfg names and set up the parser */
+/* classifier_create_dirs - load the rules of dirs, in order, and set up the parser */
 int
-classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r)
+classifier_create_dirs(const char *const *dirs, size_t n, struct classifier **c_r,
+		       char **error_r)
 {
 	struct classifier *c = xcalloc(1, sizeof(*c));
 
 	*error_r = NULL;
 	c->rules = rules_create();
-	/* Site rules first: the first rule that matches decides. */
-	if ((cfg->rules_directory[0] != '\0' &&
-	     rules_load_dir(c->rules, cfg->rules_directory, error_r) < 0) ||
-	    (cfg->builtin_rules_directory[0] != '\0' &&
-	     rules_load_dir(c->rules, cfg->builtin_rules_directory, error_r) < 0) ||
-	    rules_finish(c->rules, error_r) < 0) {
+	for (size_t i = 0; i < n; i++) {
+		if (dirs[i] != NULL && dirs[i][0] != '\0' &&
+		    rules_load_dir(c->rules, dirs[i], error_r) < 0) {
+			classifier_free(&c);
+			return -1;
+		}
+	}
+	if (rules_finish(c->rules, error_r) < 0) {
 		classifier_free(&c);
 		return -1;
 	}
@@ -35,6 +38,23 @@ classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r
 	c->opts.rules = c->rules;
 	*c_r = c;
 	return 0;
+}
+
+/* classifier_create - load the rules cfg names and set up the parser */
+int
+classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r)
+{
+	/* Site rules first: the first rule that matches decides. */
+	const char *dirs[2] = { cfg->rules_directory, cfg->builtin_rules_directory };
+
+	return classifier_create_dirs(dirs, 2, c_r, error_r);
+}
+
+/* classifier_digest - the digest of the rule files loaded */
+const char *
+classifier_digest(struct classifier *c)
+{
+	return rules_digest(c->rules);
 }
 
 /* classifier_free - release *cp and set it to NULL */

@@ -25,6 +25,21 @@ struct classifier;
 /* classifier_create - load the rules cfg names; -1 and *error_r on error */
 int classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r);
 
+/*
+ * classifier_create_dirs - load the rule files of dirs[0..n), in that
+ * order (empty names are skipped): "rebound reclassify --rules DIR" puts
+ * a candidate directory before the configured ones
+ */
+int classifier_create_dirs(const char *const *dirs, size_t n, struct classifier **c_r,
+			   char **error_r);
+
+/*
+ * classifier_digest - hex SHA-256 of the rule files c loaded, their names
+ * and order (rules_digest()): the same for two processes that read the
+ * same rules, wherever installed.  Stored with every event.
+ */
+const char *classifier_digest(struct classifier *c);
+
 /* classifier_free - release *cp and set it to NULL; accepts NULL */
 void classifier_free(struct classifier **cp);
 

@@ -105,6 +105,8 @@ rules_free(struct rules **rp)
 	pcre2_match_data_free(rs->md);
 	buf_free(&rs->lower);
 	free(rs->error);
+	if (rs->sum != NULL)
+		g_checksum_free(rs->sum);
 	free(rs);
 	*rp = NULL;
 }

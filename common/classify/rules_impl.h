@@ -3,6 +3,7 @@
 #define REBOUND_RULES_IMPL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <glib.h>
 #include <pcre2.h>
 
 #include "util/buf.h"
@@ -125,6 +126,8 @@ struct rules {
 	struct buf *lower;	/* the lower-cased diagnostic */
 	char *error;
 	size_t compiled;
+	GChecksum *sum;		/* of every text loaded, for rules_digest() */
+	char digest[65];	/* its hex value, or "" when more was loaded since */
 };
 
 /* rules_compile - compile r's regex; false (and *error_r) on failure */

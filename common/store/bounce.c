@@ -66,7 +66,8 @@ bounce_fill_unknown(struct report *r, const char *verp_rcpt)
 
 /* bounce_describe - the rows of a prepared bounce */
 static void
-bounce_describe(const struct cfg *cfg, const struct bounce_input *in, struct bounce *b)
+bounce_describe(const struct cfg *cfg, struct classifier *clf, const struct bounce_input *in,
+		struct bounce *b)
 {
 	struct store_bounce *sb = &b->sb;
 	const struct report *r = b->report;
@@ -75,6 +76,8 @@ bounce_describe(const struct cfg *cfg, const struct bounce_input *in, struct bou
 	b->identity = bounce_identity(r, in->recipient, in->data, in->len);
 	sb->queue_id = in->queue_id;
 	sb->bounce_address = in->recipient;
+	sb->local = in->local;
+	sb->rules_digest = classifier_digest(clf);
 	sb->token = b->ev.token;
 	sb->token_valid = b->ev.token_valid;
 	sb->single_recipient = b->ev.single_recipient;
@@ -118,7 +121,7 @@ bounce_prepare(const struct cfg *cfg, struct classifier *clf, const struct bounc
 		report_clear_rcpts(b->report);
 	else if (b->report->nrcpt == 0)
 		bounce_fill_unknown(b->report, b->ev.rp.recipient);
-	bounce_describe(cfg, in, b);
+	bounce_describe(cfg, clf, in, b);
 	return 0;
 }
 

@@ -14,44 +14,44 @@
 static const char sql_raw[] =
 	"WITH ins AS ("
 	" INSERT INTO rebound.raw_messages"
-	"  (queue_id, envelope_recipient, size, truncated, digest, parse_error, content)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+	"  (queue_id, envelope_recipient, size, truncated, digest, parse_error, content,"
+	"   local_origin)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 	" ON CONFLICT (digest) DO NOTHING RETURNING id)"
 	" SELECT id FROM ins"
 	" UNION ALL SELECT id FROM rebound.raw_messages WHERE digest = $5"
 	" LIMIT 1";
 
 /*
- * The event's message: the one its signed token names, or else the newest
- * with the Message-ID the report quotes.  The milter stores a message a
- * moment after it is accepted, and a bounce can come sooner; so a verified
- * token whose message is not there yet makes its row, which the milter's
- * insert completes, and which then links the event to its recipient.
+ * An event is what rebound.event_draft() (migration 007) makes of the
+ * recipient: it links the message the signed token names, or else the
+ * newest with the Message-ID the report quotes, and that message's
+ * recipient.  rebound-pipe inserts it; "rebound reclassify" stages it, to
+ * compare it with the event the same bounce made before.
  */
+#define STORE_DRAFT \
+	"rebound.event_draft($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14," \
+	" $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) d"
+#define STORE_NPARAMS 27
+
 static const char sql_event[] =
-	"WITH by_token AS ("
-	" SELECT id FROM rebound.messages WHERE $19::text IS NOT NULL AND token = $19::text),"
-	" made AS ("
-	" INSERT INTO rebound.messages (token)"
-	"  SELECT $19::text WHERE $19::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM by_token)"
-	"  ON CONFLICT (token) DO UPDATE SET token = EXCLUDED.token RETURNING id),"
-	" m AS ("
-	" SELECT id FROM (SELECT id, 1 AS rank FROM by_token UNION ALL SELECT id, 1 FROM made"
-	"  UNION ALL (SELECT id, 2 FROM rebound.messages"
-	"   WHERE $20::text IS NOT NULL AND message_id_header = $20::text"
-	"   ORDER BY created_at DESC LIMIT 1)) AS candidates ORDER BY rank LIMIT 1),"
-	" r AS (SELECT rc.id, rc.address FROM rebound.recipients rc, m"
-	"  WHERE rc.message_id = m.id AND (rc.address = $4::text OR $23::boolean)"
-	"  ORDER BY rc.address IS NOT DISTINCT FROM $4::text DESC LIMIT 1)"
-	" INSERT INTO rebound.events"
-	"  (kind, sync, source, recipient, reason, category, hard, status, reply_code,"
-	"   action, diagnostic, remote_mta, reporting_mta, feedback_type, rule,"
-	"   queue_id, orig_queue_id, bounce_address, raw_message_id, dedup_key,"
-	"   message_id, recipient_id, provenance, token_verified, report_recipients)"
-	" SELECT $1, $2, $3, coalesce($4::text, r.address), $5, $6, $7, $8, $9, $10, $11,"
-	"   $12, $13, $14, $15, $16, $17, $18, $21, $22, m.id, r.id, $24, $25, $26"
-	" FROM (SELECT 1) AS one LEFT JOIN m ON true LEFT JOIN r ON true"
+	"INSERT INTO rebound.events"
+	" (kind, sync, source, recipient, reason, category, hard, status, reply_code,"
+	"  action, diagnostic, remote_mta, reporting_mta, feedback_type, rule,"
+	"  queue_id, orig_queue_id, bounce_address, raw_message_id, dedup_key,"
+	"  message_id, recipient_id, provenance, token_verified, report_recipients,"
+	"  rules_digest)"
+	" SELECT d.kind, d.sync, d.source, d.recipient, d.reason, d.category, d.hard, d.status,"
+	"  d.reply_code, d.action, d.diagnostic, d.remote_mta, d.reporting_mta, d.feedback_type,"
+	"  d.rule, d.queue_id, d.orig_queue_id, d.bounce_address, d.raw_message_id, d.dedup_key,"
+	"  d.message_id, d.recipient_id, d.provenance, d.token_verified, d.report_recipients,"
+	"  d.rules_digest"
+	" FROM " STORE_DRAFT
 	" ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
+
+static const char sql_stage[] =
+	"INSERT INTO pg_temp.reclassify_draft (raw_id, ordinal, draft)"
+	" SELECT $21::bigint, $28::integer, d FROM " STORE_DRAFT;
 
 void
 store_dedup_key(const char *identity, const struct report_rcpt *rc, char out[65])
@@ -77,15 +77,15 @@ store_raw(struct db *db, const struct store_bounce *b, char raw_id[24], char **e
 	char size[24];
 	size_t keep = b->data_len < b->raw_limit ? b->data_len : b->raw_limit;
 	char *err_text = utf8_copy(b->parse_error, 500);
-	const char *values[7] = { b->queue_id, b->bounce_address, size,
+	const char *values[8] = { b->queue_id, b->bounce_address, size,
 				  (b->truncated || keep < b->data_len) ? "t" : "f", b->digest,
-				  err_text, b->data };
-	int lengths[7] = { 0, 0, 0, 0, 0, 0, (int)keep };
-	int formats[7] = { 0, 0, 0, 0, 0, 0, 1 };
+				  err_text, b->data, b->local ? "t" : "f" };
+	int lengths[8] = { 0, 0, 0, 0, 0, 0, (int)keep, 0 };
+	int formats[8] = { 0, 0, 0, 0, 0, 0, 1, 0 };
 	PGresult *res;
 
 	snprintf(size, sizeof(size), "%zu", b->size);
-	res = db_query_binary(db, sql_raw, 7, values, lengths, formats, PGRES_TUPLES_OK,
+	res = db_query_binary(db, sql_raw, 8, values, lengths, formats, PGRES_TUPLES_OK,
 			      error_r);
 	free(err_text);
 	if (res == NULL)
@@ -100,74 +100,112 @@ store_raw(struct db *db, const struct store_bounce *b, char raw_id[24], char **e
 	return 0;
 }
 
-/* store_event - insert one recipient's event; *inserted_r is 0 or 1 */
-static int
-store_event(struct db *db, const struct store_bounce *b, const struct report *r,
-	    const struct report_rcpt *rc, const char *raw_id, int *inserted_r, char **error_r)
-{
-	char reply[8], key[65], nrcpt[24];
-	char *diag = utf8_copy(rc->diagnostic, LIMIT_DIAGNOSTIC_LEN);
-	char *remote = utf8_copy(rc->remote_mta, 255);
-	char *reporting = utf8_copy(r->reporting_mta, 255);
-	char *recipient = utf8_copy(rc->recipient, LIMIT_ADDRESS_LEN);
-	char *orig_qid = utf8_copy(r->orig_queue_id, 32);
-	char *orig_mid = utf8_copy(r->orig_message_id, 998);
-	char *action = utf8_copy(rc->action, 32);
-	char *fbtype = utf8_copy(rc->feedback_type, 64);
-	const char *values[26];
-	PGresult *res;
+/* The parameters of one recipient's draft, and the copies they point to. */
+struct store_values {
+	const char *v[STORE_NPARAMS + 1];	/* the stage adds the ordinal */
+	char reply[8], key[65], nrcpt[24], ordinal[24];
+	char *owned[8];
+};
 
-	snprintf(reply, sizeof(reply), "%d", rc->reply_code);
-	store_dedup_key(b->identity, rc, key);
-	values[0] = kind_name(rc->kind);
-	values[1] = rc->sync ? "t" : "f";
-	values[2] = "pipe";
-	values[3] = recipient;
-	values[4] = reason_name(rc->reason);
-	values[5] = reason_category(rc->reason);
-	values[6] = rc->hard ? "t" : "f";
-	values[7] = rc->status[0] != '\0' ? rc->status : NULL;
-	values[8] = rc->reply_code > 0 ? reply : NULL;
-	values[9] = action;
-	values[10] = diag;
-	values[11] = remote;
-	values[12] = reporting;
-	values[13] = fbtype;
-	values[14] = rc->rule;
-	values[15] = b->queue_id;
-	values[16] = orig_qid;
-	values[17] = b->bounce_address;
-	values[18] = b->token;
-	values[19] = orig_mid;
-	values[20] = raw_id;
-	values[21] = key;
+/* store_values_fill - the draft parameters of recipient rc of r */
+static void
+store_values_fill(struct store_values *sv, const struct store_bounce *b, const struct report *r,
+		  const struct report_rcpt *rc, const char *raw_id)
+{
+	const char **v = sv->v;
+	char **own = sv->owned;
+
+	own[0] = utf8_copy(rc->diagnostic, LIMIT_DIAGNOSTIC_LEN);
+	own[1] = utf8_copy(rc->remote_mta, 255);
+	own[2] = utf8_copy(r->reporting_mta, 255);
+	own[3] = utf8_copy(rc->recipient, LIMIT_ADDRESS_LEN);
+	own[4] = utf8_copy(r->orig_queue_id, 32);
+	own[5] = utf8_copy(r->orig_message_id, 998);
+	own[6] = utf8_copy(rc->action, 32);
+	own[7] = utf8_copy(rc->feedback_type, 64);
+	snprintf(sv->reply, sizeof(sv->reply), "%d", rc->reply_code);
+	store_dedup_key(b->identity, rc, sv->key);
+	v[0] = kind_name(rc->kind);
+	v[1] = rc->sync ? "t" : "f";
+	v[2] = "pipe";
+	v[3] = own[3];
+	v[4] = reason_name(rc->reason);
+	v[5] = reason_category(rc->reason);
+	v[6] = rc->hard ? "t" : "f";
+	v[7] = rc->status[0] != '\0' ? rc->status : NULL;
+	v[8] = rc->reply_code > 0 ? sv->reply : NULL;
+	v[9] = own[6];
+	v[10] = own[0];
+	v[11] = own[1];
+	v[12] = own[2];
+	v[13] = own[7];
+	v[14] = rc->rule;
+	v[15] = b->queue_id;
+	v[16] = own[4];
+	v[17] = b->bounce_address;
+	v[18] = b->token;
+	v[19] = own[5];
+	v[20] = raw_id;
+	v[21] = sv->key;
 	/* A single-recipient token names the recipient even when the report does not. */
-	values[22] = b->single_recipient ? "t" : "f";
+	v[22] = b->single_recipient ? "t" : "f";
 	/*
 	 * Classic VERP names the recipient the bounce is about; a report that
 	 * names the same one is as good as VERP itself.  Everything else
 	 * starts unverified, and the database looks at the token.
 	 */
-	values[23] = b->verp_recipient != NULL && rc->recipient != NULL &&
-				     strcasecmp(b->verp_recipient, rc->recipient) == 0
-			     ? "verp"
-			     : "unverified";
-	values[24] = b->token != NULL && b->token_valid ? "t" : "f";
-	snprintf(nrcpt, sizeof(nrcpt), "%zu", b->report_recipients);
-	values[25] = nrcpt;
-	res = db_query(db, sql_event, 26, values, PGRES_TUPLES_OK, error_r);
-	free(diag);
-	free(remote);
-	free(reporting);
-	free(recipient);
-	free(orig_qid);
-	free(orig_mid);
-	free(action);
-	free(fbtype);
+	v[23] = b->verp_recipient != NULL && rc->recipient != NULL &&
+				strcasecmp(b->verp_recipient, rc->recipient) == 0
+			? "verp"
+			: "unverified";
+	v[24] = b->token != NULL && b->token_valid ? "t" : "f";
+	snprintf(sv->nrcpt, sizeof(sv->nrcpt), "%zu", b->report_recipients);
+	v[25] = sv->nrcpt;
+	v[26] = b->rules_digest;
+}
+
+static void
+store_values_release(struct store_values *sv)
+{
+	for (size_t i = 0; i < sizeof(sv->owned) / sizeof(sv->owned[0]); i++)
+		xfree(&sv->owned[i]);
+}
+
+/* store_event - insert one recipient's event; *inserted_r is 0 or 1 */
+static int
+store_event(struct db *db, const struct store_bounce *b, const struct report *r,
+	    const struct report_rcpt *rc, const char *raw_id, int *inserted_r, char **error_r)
+{
+	struct store_values sv;
+	PGresult *res;
+
+	store_values_fill(&sv, b, r, rc, raw_id);
+	res = db_query(db, sql_event, STORE_NPARAMS, sv.v, PGRES_TUPLES_OK, error_r);
+	store_values_release(&sv);
 	if (res == NULL)
 		return -1;
 	*inserted_r = PQntuples(res);
 	PQclear(res);
+	return 0;
+}
+
+int
+store_stage(struct db *db, const struct store_bounce *b, const struct report *r,
+	    const char *raw_id, char **error_r)
+{
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		struct store_values sv;
+		PGresult *res;
+
+		store_values_fill(&sv, b, r, &r->rcpt[i], raw_id);
+		snprintf(sv.ordinal, sizeof(sv.ordinal), "%zu", i);
+		sv.v[STORE_NPARAMS] = sv.ordinal;
+		res = db_query(db, sql_stage, STORE_NPARAMS + 1, sv.v, PGRES_COMMAND_OK, error_r);
+		store_values_release(&sv);
+		if (res == NULL)
+			return -1;
+		PQclear(res);
+	}
 	return 0;
 }
 

@@ -88,6 +88,19 @@ is "$(q "SELECT m.tags->>'campaign' FROM rebound.events e JOIN rebound.messages 
 	JOIN rebound.recipients r ON r.id = e.recipient_id WHERE e.queue_id = 'Q6' AND r.address = e.recipient")" \
 	"nov" "event linked to message and recipient by the returned Message-ID"
 
+# --- every bounce is kept raw by default, for rebound reclassify ------------
+is "$(q "SELECT count(*) FROM rebound.events e JOIN rebound.raw_messages r ON r.id = e.raw_message_id
+	WHERE e.queue_id = 'Q1' AND r.local_origin AND r.parse_error IS NULL")" 1 \
+	"a parsed bounce is kept raw by default, with how it came (from Postfix itself)"
+is "$(q "SELECT count(*) FROM rebound.raw_messages r JOIN rebound.events e ON e.raw_message_id = r.id
+	WHERE e.queue_id = 'Q5' AND NOT r.local_origin")" 1 "and a remote's NDR with it"
+rb_write_conf "raw_messages = unparsed"
+sed -e 's/47F6CA74BA3@/47F6CA74BA5@/' "$D/postfix-rejected.eml" |
+	pipe_run -q Q5U -r "bounces+bob=bad.example@bounce.example.test" >/dev/null
+is "$(q "SELECT count(*) FILTER (WHERE raw_message_id IS NULL) || '/' || count(*) FROM rebound.events
+	WHERE queue_id = 'Q5U'")" "1/1" "raw_messages = unparsed keeps no copy of a parsed bounce"
+rb_write_conf
+
 # --- input that is not a report: stored raw, exit 0 --------------------------
 deliver Q7 "bounces+eve=odd.example@bounce.example.test" < <(printf 'this is not mail\n\001\002 at all')
 is "$RC" 0 "garbage on stdin exits 0"
