@@ -50,6 +50,18 @@ void classifier_free(struct classifier **cp);
 struct report *classifier_run(struct classifier *c, const char *data, size_t len);
 
 /*
+ * classifier_reply - what c makes of one SMTP reply: text (at most
+ * LIMIT_DIAGNOSTIC_LEN bytes; line ends fold into one diagnostic), with
+ * status ("X.Y.Z", or NULL to let the text say) and reply_code (0 to let
+ * the text say), put as the one recipient of a delivery status
+ * notification (RFC 3464) and run through the parser and the rules like
+ * any bounce.  NULL when text is too long or status is not a status code.
+ * The report (caller frees) refers to rule ids the classifier owns.
+ */
+struct report *classifier_reply(struct classifier *c, const char *status, int reply_code,
+				const char *text);
+
+/*
  * classifier_explain - for recipient i of a report classifier_run()
  * returned, tell fn every rule tried and what decided (--explain)
  */

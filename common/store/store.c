@@ -29,9 +29,9 @@ static const char sql_raw[] =
  * recipient.  rebound-pipe inserts it; "rebound reclassify" stages it, to
  * compare it with the event the same bounce made before.
  */
-#define STORE_DRAFT \
-	"rebound.event_draft($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14," \
-	" $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) d"
+#define STORE_DRAFT1 "rebound.event_draft($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+#define STORE_DRAFT2 " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,"
+#define STORE_DRAFT3 " $24, $25, $26, $27) d"
 #define STORE_NPARAMS 27
 
 static const char sql_event[] =
@@ -46,12 +46,12 @@ static const char sql_event[] =
 	"  d.rule, d.queue_id, d.orig_queue_id, d.bounce_address, d.raw_message_id, d.dedup_key,"
 	"  d.message_id, d.recipient_id, d.provenance, d.token_verified, d.report_recipients,"
 	"  d.rules_digest"
-	" FROM " STORE_DRAFT
+	" FROM " STORE_DRAFT1 STORE_DRAFT2 STORE_DRAFT3
 	" ON CONFLICT (dedup_key) DO NOTHING RETURNING id";
 
 static const char sql_stage[] =
 	"INSERT INTO pg_temp.reclassify_draft (raw_id, ordinal, draft)"
-	" SELECT $21::bigint, $28::integer, d FROM " STORE_DRAFT;
+	" SELECT $21::bigint, $28::integer, d FROM " STORE_DRAFT1 STORE_DRAFT2 STORE_DRAFT3;
 
 void
 store_dedup_key(const char *identity, const struct report_rcpt *rc, char out[65])

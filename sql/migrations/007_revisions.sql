@@ -1240,6 +1240,28 @@ BEGIN
     RETURN jsonb_build_object('run', p_run, 'events', n_ev, 'addresses', n_addr, 'left', n_left);
 END $$;
 
+-- reclassify_diff - the events run p_run added, or whose verdict (kind,
+-- reason, hard or soft) or recipient it changed: what "rebound reclassify"
+-- reports
+CREATE FUNCTION rebound.reclassify_diff(p_run bigint)
+RETURNS TABLE (event bigint, action text, old text, new text, old_recipient text,
+               new_recipient text, diagnostic text)
+LANGUAGE sql STABLE AS $$
+    SELECT c.event_id, c.action,
+           CASE WHEN c.action = 'insert' THEN '(new event)'
+                ELSE concat_ws(' ', b.kind, b.reason, CASE WHEN b.hard THEN 'hard' ELSE 'soft' END)
+           END,
+           concat_ws(' ', a.kind, a.reason, CASE WHEN a.hard THEN 'hard' ELSE 'soft' END),
+           b.recipient, a.recipient, a.diagnostic
+      FROM rebound.reclassify_changes c
+      LEFT JOIN LATERAL jsonb_populate_record(NULL::rebound.events, c.before) b ON true
+     CROSS JOIN LATERAL jsonb_populate_record(NULL::rebound.events, c.after) a
+     WHERE c.run_id = p_run
+       AND (c.action = 'insert'
+            OR (b.kind, b.reason, b.hard, b.recipient) IS DISTINCT FROM
+               (a.kind, a.reason, a.hard, a.recipient))
+$$;
+
 -- Rule telemetry -----------------------------------------------------------
 
 -- How often each rule decided, per day: the deciding rule of every event,
