@@ -10,6 +10,11 @@ milter_init
 pg_start
 milter_conf
 q "SELECT rebound.suppress('gone@good.example', 'userunknown')" >/dev/null
+# A suppression an open incident holds is recorded, never enforced.
+q "WITH i AS (INSERT INTO rebound.incidents (provider_key, reply_template, first_at, last_at,
+	recipients_at_open) VALUES ('good.example', '550 5.1.1 x', now(), now(), 50) RETURNING id)
+   INSERT INTO rebound.provisional_suppressions (incident_id, address, reason, basis)
+   SELECT id, 'held@good.example', 'userunknown', 'hard' FROM i" >/dev/null
 
 "$T/bin/rebound-milter" -n -c "$T/etc/rebound.conf"
 ok $? "-n accepts the configuration"
@@ -19,7 +24,7 @@ ok $((! $?)) "-n refuses a bad configuration"
 
 milter_start
 wait_for 20 milter_logged "suppression list loaded: 1 entries"
-ok $? "suppression list loaded at start"
+ok $? "suppression list loaded at start, without the held suppression"
 
 # --- outbound: signed return path, tags, token header ----------------------
 mt_run outbound.lua SENDER=ann@$SENDER_DOMAIN RCPT=rcpt1@good.example QID=4A1B2C3D
@@ -58,6 +63,10 @@ is "$(q "SELECT kind, sync, source, rule, reason, status, reply_code, queue_id, 
 	FROM rebound.events WHERE recipient = 'gone@good.example'")" \
 	"rejected|t|milter|suppressed|suppressed|5.1.1|550|5B2C3D4E|<gone@good.example>: recipient suppressed (userunknown)" \
 	"suppression refusal recorded as a sync milter event"
+
+mt_run suppressed.lua SENDER=ann@$SENDER_DOMAIN RCPT=gone@good.example OTHER=held@good.example \
+	QID=5B2C3D4F
+ok $? "an address an incident holds is not refused"
 
 q "SELECT rebound.suppress('late@good.example', 'manual')" >/dev/null
 sleep 1
