@@ -258,6 +258,13 @@ EOC
 	smtp-sink -u nobody -4 -r RCPT -b "450 4.2.0 Recipient address rejected: Greylisted" \
 		-h mx-slow.example "127.0.0.1:$P_SLOW" 64 &
 	RB_PIDS="$RB_PIDS $!"
+	# BLOCKED_REPLY: blocked.example refuses every recipient with this reply.
+	if [ -n "${BLOCKED_REPLY:-}" ]; then
+		echo "blocked.example  smtp:[127.0.0.1]:$P_EXTRA" >>"$T/etc/transport"
+		smtp-sink -u nobody -4 -f RCPT -B "$BLOCKED_REPLY" -h mx-blocked.example \
+			"127.0.0.1:$P_EXTRA" 64 &
+		RB_PIDS="$RB_PIDS $!"
+	fi
 	postfix -c "$T/etc" check >/dev/null 2>&1 ||
 		rb_die "postfix check failed: $(tail -3 "$T/log/maillog" 2>/dev/null)"
 	postfix -c "$T/etc" start >/dev/null 2>&1 ||

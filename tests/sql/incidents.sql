@@ -7,7 +7,7 @@
 \pset tuples_only true
 SET client_min_messages = error;
 BEGIN;
-SELECT plan(35);
+SELECT plan(36);
 
 -- sent - n recipients at a domain, recorded as the milter records mail sent
 CREATE FUNCTION pg_temp.sent(p_prefix text, p_domain text, p_n integer) RETURNS void
@@ -146,6 +146,20 @@ SELECT pg_temp.fail('blk', 'rate.example', 7, 7, '550 5.1.1 <%a>: no such user h
 SELECT ok(rebound.is_suppressed('blk-7@rate.example'),
           'a later unknown user of its own, not part of the burst, suppresses as before');
 
+-- Reports that come to our token, verified by the corroboration trigger ------------
+SELECT pg_temp.sent('tok', 'signed.example', 55);
+INSERT INTO rebound.events (kind, sync, source, recipient, reason, hard, status, reply_code,
+                            diagnostic, remote_mta, dedup_key, provenance, token_verified,
+                            message_id)
+SELECT 'bounced', false, 'pipe', r.address, 'userunknown', true, '5.1.1', 550,
+       '550 5.1.1 <' || r.address || '>: no thanks', 'mx.signed.example', gen_random_uuid()::text,
+       'unverified', true, r.message_id
+  FROM rebound.recipients r WHERE r.address LIKE 'tok-%@signed.example';
+SELECT is(pg_temp.held('tok', 'signed.example') || '/' || pg_temp.suppressed('tok', 'signed.example')
+          || '/' || (SELECT count(*) FROM rebound.events WHERE recipient LIKE 'tok-%'
+                       AND provenance = 'verified'),
+          '55/0/55', 'reports verified by our token on arrival make a burst too');
+
 -- Untrusted events make no burst ------------------------------------------------
 SELECT pg_temp.sent('fake', 'forged.example', 60);
 SELECT pg_temp.fail('fake', 'forged.example', 1, 60, '550 5.1.1 <%a>: user unknown %n',
@@ -165,7 +179,7 @@ UPDATE rebound.settings SET value = '30' WHERE name = 'incident_share';
 
 -- Closing by itself ---------------------------------------------------------------
 UPDATE rebound.incidents SET last_at = now() - interval '73 hours' WHERE status = 'open';
-SELECT is(rebound.close_due_incidents(), 1, 'an incident quiet for incident_close_hours closes');
+SELECT is(rebound.close_due_incidents(), 2, 'the two incidents quiet for incident_close_hours close');
 SELECT is((SELECT status || '/' || closed_by FROM rebound.incidents
             WHERE provider_key = 'unmetered2.example'),
           'sender_side/auto', 'by itself, as incident_auto_outcome says');
