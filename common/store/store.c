@@ -17,9 +17,10 @@ static const char sql_raw[] =
 	"  (queue_id, envelope_recipient, size, truncated, digest, parse_error, content,"
 	"   local_origin)"
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-	" ON CONFLICT (digest) DO NOTHING RETURNING id)"
+	" ON CONFLICT (digest, (coalesce(envelope_recipient, ''))) DO NOTHING RETURNING id)"
 	" SELECT id FROM ins"
-	" UNION ALL SELECT id FROM rebound.raw_messages WHERE digest = $5"
+	" UNION ALL SELECT id FROM rebound.raw_messages"
+	"  WHERE digest = $5 AND coalesce(envelope_recipient, '') = coalesce($2::text, '')"
 	" LIMIT 1";
 
 /*

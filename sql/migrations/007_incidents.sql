@@ -28,6 +28,13 @@ CREATE INDEX events_raw_message_id_idx ON rebound.events (raw_message_id);
 -- Whether rebound-pipe got the bounce from Postfix itself, with no SMTP
 -- client: our own Postfix wrote it, and its failures were synchronous.
 -- Older copies did not record it; their events did (sync).
+-- One raw copy per bounce and return path: now that every bounce is kept,
+-- the same bytes sent to two return paths (a forgery that copies a real
+-- report, say) are two bounces, each with its own evidence and reason.
+ALTER TABLE rebound.raw_messages DROP CONSTRAINT raw_messages_digest_key;
+CREATE UNIQUE INDEX raw_messages_digest_idx
+    ON rebound.raw_messages (digest, (coalesce(envelope_recipient, '')));
+
 ALTER TABLE rebound.raw_messages ADD COLUMN local_origin boolean NOT NULL DEFAULT false;
 UPDATE rebound.raw_messages r SET local_origin = true
  WHERE EXISTS (SELECT 1 FROM rebound.events e
