@@ -41,7 +41,7 @@ static const struct cli_command cli_commands[] = {
 	  "read stored bounces again with the rules; show, apply or undo what changes" },
 	{ "incidents", "list", cli_incidents_list, CLI_OPT_LIMIT, CLI_DB, "",
 	  "list the bursts that hold suppressions, open ones first" },
-	{ "incidents", "show", cli_incidents_show, CLI_OPT_LIMIT, CLI_DB, "ID",
+	{ "incidents", "show", cli_incidents_show, 0, CLI_DB, "ID",
 	  "show one incident and the suppressions it holds" },
 	{ "incidents", "close", cli_incidents_close,
 	  CLI_OPT_REAL | CLI_OPT_SENDER_SIDE | CLI_OPT_NOTE | CLI_OPT_ACTOR, CLI_DB, "ID",

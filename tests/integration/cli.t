@@ -63,7 +63,8 @@ run -h
 is "$RC" 0 "-h exits 0"
 n=0
 for c in "stats" "suppress add" "suppress remove" "suppress list" "suppress export" "events" \
-	"classify" "db migrate" "db status"; do
+	"classify" "reclassify" "incidents list" "incidents show" "incidents close" "rules test" \
+	"review" "db migrate" "db status" "db maintain"; do
 	printf '%s' "$OUT" | grep -q "rebound $c " || { n=$((n + 1)); diag "missing: $c"; }
 done
 is "$n" 0 "-h lists every command"
@@ -183,7 +184,7 @@ likef "$OUT" 'unparsed +1' "stats: awaiting review"
 printf '%s' "$OUT" | LC_ALL=C grep -q $'\x1b'
 ok $((!$?)) "no escape sequence from a bounce reaches the terminal"
 run stats --json --days 7
-json_ok "$OUT" 'j["days"] == 7 and set(j) == {"days", "events", "suppressions", "domains", "reasons", "campaigns", "review"} and j["domains"][0]["domain"] == "bad.example" and j["domains"][0]["suppressed"] is False'
+json_ok "$OUT" 'j["days"] == 7 and set(j) == {"days", "events", "suppressions", "domains", "reasons", "campaigns", "incidents", "review"} and j["domains"][0]["domain"] == "bad.example" and j["domains"][0]["suppressed"] is False'
 ok $? "stats --json: one object, typed values"
 run events
 likef "$RC:$OUT" '^0:id +received_at +kind +recipient' "events: a table"
