@@ -1,29 +1,70 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* db - libpq wrapper: parameterised statements, checked results. */
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mail/db.h"
 #include "util/xalloc.h"
+#include "util/msg.h"
 
 struct db {
 	PGconn *conn;
 	char sqlstate[6];	/* of the last failed statement, or "" */
 };
 
+size_t
+db_join_lines(const char *text, char *out, size_t size)
+{
+	size_t n = 0;
+	bool pending = false;	/* a line break seen, not yet written */
+
+	if (size == 0)
+		return 0;
+	for (const char *p = text; *p != '\0' && n + 1 < size; p++) {
+		if (*p == '\n' || *p == '\r') {
+			pending = n > 0;
+			while (p[1] == ' ' || p[1] == '\t' || p[1] == '\n' || p[1] == '\r')
+				p++;
+			continue;
+		}
+		if (pending) {
+			/*
+			 * A line that starts with a capital after one that ends
+			 * without punctuation is a sentence of its own ("... No
+			 * such file or directory" / "Is the server running...");
+			 * otherwise it continues the sentence before.
+			 */
+			bool sentence = isupper((unsigned char)*p) && !ispunct((unsigned char)out[n - 1]);
+
+			if (sentence && n + 2 < size)
+				out[n++] = ';';
+			if (n + 1 < size)
+				out[n++] = ' ';
+			pending = false;
+			if (n + 1 >= size)
+				break;
+		}
+		out[n++] = *p == '\t' ? ' ' : *p;
+	}
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+	return n;
+}
+
 /* db_error - an allocated one-line error from libpq's message */
 static char *
 db_error(const char *what, const char *detail)
 {
-	char text[512];
-	size_t n;
+	char joined[512], text[sizeof(joined) + 128];
 
-	snprintf(text, sizeof(text), "%s: %s", what,
-		 detail != NULL && *detail != '\0' ? detail : "unknown error");
-	/* libpq messages end in a newline and may span lines: keep one. */
-	n = strcspn(text, "\n");
-	text[n] = '\0';
+	/* libpq messages end in a newline and may span lines: join them. */
+	db_join_lines(detail != NULL && *detail != '\0' ? detail : "unknown error", joined,
+		      sizeof(joined));
+	snprintf(text, sizeof(text), "%s: %s", what, joined);
 	return xstrdup(text);
 }
 
@@ -34,6 +75,21 @@ db_keep_sqlstate(struct db *db, const PGresult *res)
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state != NULL ? state : "");
+}
+
+/*
+ * db_notice - what the server says outside a result (a trigger's WARNING,
+ * a FATAL when the connection is cut): one log line, not libpq's raw
+ * lines on standard error, which is rebound-pipe's channel to Postfix
+ */
+static void
+db_notice(void *arg, const char *message)
+{
+	char text[512];
+
+	(void)arg;
+	db_join_lines(message, text, sizeof(text));
+	msg_warn("database: %s", text);
 }
 
 int
@@ -65,6 +121,7 @@ db_connect(const struct db_params *params, struct db **db_r, char **error_r)
 		db_free(&db);
 		return -1;
 	}
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	*db_r = db;
 	return 0;
 }
