@@ -7,8 +7,9 @@
 # PostgreSQL, the live notifications a listener received, the suppression
 # list and the statistics.  Then a provider that refuses everybody, in
 # words the rules read as unknown users: the burst opens an incident that
-# holds the suppressions, and closing it as sender-side releases them.  It stops what it started and leaves nothing
-# behind (KEEP=1 keeps the directory).
+# holds the suppressions, and closing it as sender-side releases them.
+# It stops what it started and leaves nothing behind (KEEP=1 keeps the
+# directory).
 set -u
 . "$(dirname "$0")/harness.sh"
 SENDER=news@example.com
