@@ -145,6 +145,58 @@ check_paths(const struct cfg *cfg, struct classifier *clf)
 	}
 }
 
+/* DSN_MID_FMT - a remote MX's DSN for bob@b.example with Message-ID %s */
+#define DSN_MID_FMT \
+	"From: MAILER-DAEMON@mx.example.net\n" \
+	"MIME-Version: 1.0\n" \
+	"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n" \
+	"Message-ID: %s\n\n" \
+	"--b\nContent-Type: message/delivery-status\n\n" \
+	"Reporting-MTA: dns; mx.example.net\n\n" \
+	"Final-Recipient: rfc822; bob@b.example\nAction: failed\nStatus: 5.1.1\n" \
+	"Diagnostic-Code: smtp; 550 5.1.1 <bob@b.example>: User unknown\n\n--b--\n"
+
+/* identity_of - b.identity of the DSN with Message-ID mid, delivered as queue_id */
+static void
+identity_of(const struct cfg *cfg, struct classifier *clf, const char *queue_id, const char *mid,
+	    char out[160])
+{
+	static char data[2048];
+	struct bounce_input in = { .queue_id = queue_id,
+				   .recipient = "bounces+bob=b.example@bounce.example.test",
+				   .data = data, .day = 20000 };
+	char *error = NULL;
+	struct bounce b;
+
+	snprintf(data, sizeof(data), DSN_MID_FMT, mid);
+	in.len = in.size = strlen(data);
+	out[0] = '\0';
+	if (bounce_prepare(cfg, clf, &in, &b, &error) == 0) {
+		snprintf(out, 160, "%s", b.identity);
+		bounce_release(&b);
+	}
+	free(error);
+}
+
+/*
+ * check_message_id - a report that came without a Message-ID gets a new
+ * one from our Postfix at every delivery; it must not make two copies of
+ * one report look different.  A Message-ID of the report's own does.
+ */
+static void
+check_message_id(const struct cfg *cfg, struct classifier *clf)
+{
+	char first[160], again[160], other[160];
+
+	identity_of(cfg, clf, "4XyZ1", "<20261205120001.4XyZ1@mail.example.com>", first);
+	identity_of(cfg, clf, "4XyZ2", "<20261205120502.4XyZ2@mail.example.com>", again);
+	identity_of(cfg, clf, "4XyZ3", "<20261205120502.4XyZ2@mail.example.com>", other);
+	tap_ok(first[0] != '\0' && strcmp(first, again) == 0,
+	       "a Message-ID our Postfix added at each delivery is no part of the identity");
+	tap_ok(other[0] != '\0' && strcmp(other, again) != 0,
+	       "one that is not this delivery's queue id is the report's own, and counts");
+}
+
 static void
 check_unreadable(const struct cfg *cfg, struct classifier *clf)
 {
@@ -197,6 +249,7 @@ main(void)
 	if (tap_ok(cfg != NULL && classifier_create(cfg, &clf, &error) == 0, "the tree's rules")) {
 		check_token(cfg, clf);
 		check_paths(cfg, clf);
+		check_message_id(cfg, clf);
 		check_unreadable(cfg, clf);
 	}
 	free(error);
