@@ -109,6 +109,8 @@ PQ_FORWARD(char *, PQresultErrorField, (const PGresult *res, int fieldcode), (re
 PQ_FORWARD(int, PQsocket, (const PGconn *conn), (conn))
 PQ_FORWARD(int, PQconsumeInput, (PGconn *conn), (conn))
 PQ_FORWARD(PGnotify *, PQnotifies, (PGconn *conn), (conn))
+PQ_FORWARD(PQnoticeProcessor, PQsetNoticeProcessor,
+	   (PGconn *conn, PQnoticeProcessor proc, void *arg), (conn, proc, arg))
 
 /*
  * PQ_FORWARD_FREE - the same for a function that releases a libpq object:

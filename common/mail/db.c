@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mail/db.h"
+#include "util/msg.h"
 #include "util/xalloc.h"
 
 struct db {
@@ -36,6 +37,25 @@ db_keep_sqlstate(struct db *db, const PGresult *res)
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state != NULL ? state : "");
 }
 
+/*
+ * db_notice - what the server says beside a result goes to the log: a
+ * WARNING a trigger raises, or its word that it is shutting down before a
+ * failover.  libpq's default writes it to stderr, which for rebound-pipe
+ * is the output pipe(8) reads, where the "4.x.x" status line must come
+ * first.  The first line is enough; the rest is context.
+ */
+static void
+db_notice(void *unused, const char *message)
+{
+	int len = (int)strcspn(message, "\n");
+
+	(void)unused;
+	if (strncmp(message, "WARNING:", 8) == 0)
+		msg_warn("database: %.*s", len, message);
+	else
+		msg_info("database: %.*s", len, message);
+}
+
 int
 db_connect(const struct db_params *params, struct db **db_r, char **error_r)
 {
@@ -60,6 +80,7 @@ db_connect(const struct db_params *params, struct db **db_r, char **error_r)
 		free(db);
 		return -1;
 	}
+	(void)PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		*error_r = db_error("connect to database", PQerrorMessage(db->conn));
 		db_free(&db);
