@@ -470,6 +470,10 @@ demo: deps
 # the milter's unit in /usr/lib/systemd/system.  Nothing goes to /etc:
 # rebound.conf is the administrator's (an example is in the doc directory).
 # Programs are 0755, everything else 0644, directories 0755.
+#
+# The man pages and contrib files name the default PREFIX's paths; the
+# installed copies name the installed ones (INSTALL_PATHS), so that
+# master.cf's argv= and the init script are right as they are.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL        ?= install
 # The milter, once built: the milter branch adds it to PROGRAMS.
@@ -478,7 +482,13 @@ INSTALL_RULES   = $(wildcard rules/*)
 INSTALL_DIRS    = $(BINDIR) $(SBINDIR) $(LIBEXECDIR) $(DATADIR)/sql/migrations \
                   $(DATADIR)/sql/examples $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 \
                   $(MANDIR)/man8 $(DOCDIR)/contrib/postfix $(DOCDIR)/contrib/systemd \
-                  $(SYSTEMDUNITDIR)
+                  $(DOCDIR)/contrib/sysv $(SYSTEMDUNITDIR)
+INSTALL_PATHS   = sed -e 's|/usr/local/lib/rebound|$(LIBEXECDIR)|g' \
+                      -e 's|/usr/local/share/rebound|$(DATADIR)|g' \
+                      -e 's|/usr/local/sbin/rebound-milter|$(SBINDIR)/rebound-milter|g' \
+                      -e 's|/etc/rebound/|$(SYSCONFDIR)/|g'
+# install_subst SOURCE TARGET MODE - a copy with the installed paths
+install_subst   = $(INSTALL_PATHS) $(1) >$(DESTDIR)$(2) && chmod $(3) $(DESTDIR)$(2)
 
 install: all
 	$(INSTALL) -d -m 755 $(addprefix $(DESTDIR),$(INSTALL_DIRS))
@@ -490,14 +500,14 @@ install: all
 	$(INSTALL) -m 644 sql/rebound.sql $(DESTDIR)$(DATADIR)/sql/
 	$(INSTALL) -m 644 sql/migrations/*.sql $(DESTDIR)$(DATADIR)/sql/migrations/
 	$(INSTALL) -m 644 sql/examples/*.sql $(DESTDIR)$(DATADIR)/sql/examples/
-	$(INSTALL) -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
-	$(INSTALL) -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
-	$(INSTALL) -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
-	$(INSTALL) -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	$(foreach m,$(wildcard man/*.[1578]),\
+	    $(call install_subst,$(m),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)),644) &&) true
 	$(INSTALL) -m 644 README.md LICENSE $(DESTDIR)$(DOCDIR)/
-	$(INSTALL) -m 644 contrib/postfix/* $(DESTDIR)$(DOCDIR)/contrib/postfix/
+	$(foreach f,$(wildcard contrib/postfix/*),\
+	    $(call install_subst,$(f),$(DOCDIR)/$(f),644) &&) true
 	$(INSTALL) -m 644 contrib/systemd/* $(DESTDIR)$(DOCDIR)/contrib/systemd/
-	$(INSTALL) -m 644 contrib/rebound.conf $(DESTDIR)$(DOCDIR)/rebound.conf.example
+	$(call install_subst,contrib/sysv/rebound-milter,$(DOCDIR)/contrib/sysv/rebound-milter,644)
+	$(call install_subst,contrib/rebound.conf,$(DOCDIR)/rebound.conf.example,644)
 	sed -e 's|/usr/sbin/rebound-milter|$(SBINDIR)/rebound-milter|' \
 	    contrib/systemd/rebound-milter.service >$(DESTDIR)$(SYSTEMDUNITDIR)/rebound-milter.service
 	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/rebound-milter.service

@@ -152,7 +152,38 @@ cli_config(struct cli *cli)
 	}
 	if (cli->args.database != NULL)
 		cli->cfg_source = "-d";
+	/*
+	 * Its errors also go to the log file, beside those of the programs,
+	 * when it exists and we may write to it; the tool never creates it:
+	 * run as root, it would make a file the others cannot write.
+	 */
+	if (cli->cfg->log_file[0] != '\0' && access(cli->cfg->log_file, W_OK) == 0)
+		(void)msg_log_file(cli->cfg->log_file);
 	return 0;
+}
+
+/*
+ * cli_connect_hint - what to do about a connection that failed with
+ * error.  Debian's PostgreSQL lets a local system user in only as the
+ * database role of the same name (peer authentication), so root, who
+ * runs the tool more often than not, is refused as role root (which does
+ * not exist) or as rebound (which root is not).
+ */
+static void
+cli_connect_hint(const struct cli *cli, const char *error)
+{
+	if (strstr(error, "Peer authentication failed") != NULL ||
+	    (geteuid() == 0 && strstr(error, "role \"root\" does not exist") != NULL)) {
+		msg_info("hint: PostgreSQL lets a local system user in only as the database role of "
+			 "the same name (peer authentication): run the tool as the database's user, "
+			 "\"runuser -u rebound -- rebound ...\", or connect as a role with a password "
+			 "(user= and passfile= in -d CONNINFO, or PGUSER and ~/.pgpass when the "
+			 "connection string names no user=); see rebound(1)");
+		return;
+	}
+	msg_info("hint: the connection string comes from %s; check it and that PostgreSQL "
+		 "is running, or name one with -d CONNINFO",
+		 strcmp(cli->cfg_source, "-d") == 0 ? "-d" : cli->cfg_source);
 }
 
 int
@@ -172,9 +203,7 @@ cli_db(struct cli *cli)
 	params.application_name = "rebound";
 	if (db_connect(&params, &cli->db, &error) < 0) {
 		msg_error("cannot connect to the database: %s", error);
-		msg_info("hint: the connection string comes from %s; check it and that PostgreSQL "
-			 "is running, or name one with -d CONNINFO",
-			 strcmp(cli->cfg_source, "-d") == 0 ? "-d" : cli->cfg_source);
+		cli_connect_hint(cli, error);
 		free(error);
 		return EX_UNAVAILABLE;
 	}

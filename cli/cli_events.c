@@ -8,6 +8,15 @@
  * payload as PostgreSQL sent it; otherwise the events are read back by id
  * (one query per wake-up, not per event) and shown with their time and
  * status, in the key=value style of Postfix's log.
+ *
+ * When the connection breaks (PostgreSQL restarts), it connects again,
+ * one, two, four... up to thirty seconds apart, LISTENs again and then
+ * reads what was committed meanwhile: the events above the highest id it
+ * had seen when it started that it has not printed, payloads made by the
+ * same function the trigger uses.  Ids are not committed in order (two
+ * writers at once), so "printed" is a set of ids, not a high-water mark,
+ * and a notification for an id already printed is dropped: no event is
+ * printed twice, none is missed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "cli.h"
@@ -26,6 +36,16 @@
 
 /* Longest value shown in a followed line; diagnostics can be long. */
 #define EVENTS_VALUE_MAX	300
+
+/* Seconds between attempts to connect again, at most. */
+#define FOLLOW_RETRY_MAX	30
+
+/*
+ * Ids printed that a catch-up must skip.  Past this many, the oldest half
+ * is forgotten: an event whose transaction stayed open while that many
+ * newer ones were committed is the only one that could then be missed.
+ */
+#define FOLLOW_SEEN_MAX		20000
 
 /* events_payload_id - the event id at the start of our payload, or -1 */
 static long long
@@ -125,77 +145,277 @@ events_print_batch(struct cli *cli, char **payloads, size_t n)
 	return 0;
 }
 
-/* events_take - the payloads of our pending notifications, at most max */
+/* What --follow has printed, and how much more it may print. */
+struct follow {
+	struct cli *cli;
+	long long low;		/* ids up to here were there before, or forgotten */
+	long long *seen;	/* ids above low printed so far, ascending */
+	size_t nseen, cap;
+	char **payloads;	/* the batch to print */
+	size_t npayloads, pcap;
+	unsigned count;		/* --count, or 0 */
+	unsigned printed;
+};
+
+/* follow_seen - whether id was printed; index where it goes in *at_r */
+static bool
+follow_seen(const struct follow *f, long long id, size_t *at_r)
+{
+	size_t lo = 0, hi = f->nseen;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->seen[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at_r = lo;
+	return lo < f->nseen && f->seen[lo] == id;
+}
+
+/*
+ * follow_want - whether the event id is new: not older than the start,
+ * not printed already.  It is then counted as printed.
+ */
+static bool
+follow_want(struct follow *f, long long id)
+{
+	size_t at;
+
+	if (id <= f->low || follow_seen(f, id, &at))
+		return false;
+	if (f->nseen == FOLLOW_SEEN_MAX) {
+		size_t half = f->nseen / 2;
+
+		f->low = f->seen[half - 1];
+		memmove(f->seen, f->seen + half, (f->nseen - half) * sizeof(*f->seen));
+		f->nseen -= half;
+		if (id <= f->low)
+			return false;
+		(void)follow_seen(f, id, &at);
+	}
+	if (f->nseen == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 256;
+		f->seen = xrealloc(f->seen, f->cap * sizeof(*f->seen));
+	}
+	memmove(f->seen + at + 1, f->seen + at, (f->nseen - at) * sizeof(*f->seen));
+	f->seen[at] = id;
+	f->nseen++;
+	return true;
+}
+
+/* follow_room - how many more events may be printed */
 static size_t
-events_take(struct cli *cli, PGconn *conn, char ***payloads, size_t *cap, size_t max)
+follow_room(const struct follow *f)
+{
+	return f->count ? f->count - f->printed : SIZE_MAX;
+}
+
+/* follow_add - queue one payload for printing, if its event is new */
+static void
+follow_add(struct follow *f, const char *payload)
+{
+	if (follow_room(f) <= f->npayloads || !follow_want(f, events_payload_id(payload)))
+		return;
+	if (f->npayloads == f->pcap) {
+		f->pcap = f->pcap ? f->pcap * 2 : 16;
+		f->payloads = xrealloc(f->payloads, f->pcap * sizeof(*f->payloads));
+	}
+	f->payloads[f->npayloads++] = xstrdup(payload);
+}
+
+/*
+ * follow_flush - print the queued payloads; 0 or an exit status.  When
+ * reading the events back fails, they stay queued, to be printed once
+ * the connection is back.
+ */
+static int
+follow_flush(struct follow *f)
+{
+	int status;
+
+	if (f->npayloads == 0)
+		return 0;
+	if (f->cli->args.json) {
+		for (size_t i = 0; i < f->npayloads; i++)
+			fprintf(f->cli->out, "%s\n", f->payloads[i]);
+	} else if ((status = events_print_batch(f->cli, f->payloads, f->npayloads)) != 0) {
+		return status;
+	}
+	for (size_t i = 0; i < f->npayloads; i++)
+		free(f->payloads[i]);
+	f->printed += (unsigned)f->npayloads;
+	f->npayloads = 0;
+	return fflush(f->cli->out) != 0 ? EX_IOERR : 0;
+}
+
+/* follow_take - queue the payloads of our pending notifications */
+static void
+follow_take(struct follow *f, PGconn *conn)
 {
 	PGnotify *note;
-	size_t n = 0;
 
-	while (n < max && (note = PQnotifies(conn)) != NULL) {
+	while ((note = PQnotifies(conn)) != NULL) {
 		if (strcmp(note->relname, EVENTS_CHANNEL) != 0 || events_payload_id(note->extra) < 0 ||
-		    strchr(note->extra, '\n') != NULL) {
+		    strchr(note->extra, '\n') != NULL)
 			msg_warn("ignoring a notification that rebound did not send");
-		} else if (cli->args.json) {
-			fprintf(cli->out, "%s\n", note->extra);
-			n++;
-		} else {
-			if (n == *cap) {
-				*cap = *cap ? *cap * 2 : 16;
-				*payloads = xrealloc(*payloads, *cap * sizeof(**payloads));
-			}
-			(*payloads)[n++] = xstrdup(note->extra);
-		}
+		else
+			follow_add(f, note->extra);
 		PQfreemem(note);
 	}
-	return n;
+}
+
+/*
+ * follow_catch_up - queue the events committed while we were not
+ * listening: above low, and not printed.  -1 when the query failed
+ * (*error_r set).
+ */
+static int
+follow_catch_up(struct follow *f, char **error_r)
+{
+	static const char sql[] =
+		"SELECT rebound.event_payload(e) FROM rebound.events e"
+		" WHERE e.id > $1::bigint AND NOT (e.id = ANY ($2::bigint[])) ORDER BY e.id";
+	struct buf *ids = buf_create((size_t)FOLLOW_SEEN_MAX * 24 + 3);
+	const char *values[2];
+	char low[24];
+	PGresult *res;
+
+	snprintf(low, sizeof(low), "%lld", f->low);
+	buf_putc(ids, '{');
+	for (size_t i = 0; i < f->nseen; i++)
+		buf_printf(ids, "%s%lld", i ? "," : "", f->seen[i]);
+	buf_putc(ids, '}');
+	values[0] = low;
+	values[1] = buf_str(ids);
+	res = db_query(f->cli->db, sql, 2, values, PGRES_TUPLES_OK, error_r);
+	buf_free(&ids);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++)
+		follow_add(f, PQgetvalue(res, r, 0));
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * follow_listen - LISTEN on a new connection; the first time, note the
+ * newest event so far (events up to it are not followed), later, catch up.
+ * 0, or an exit status for errors that waiting would not cure.
+ */
+static int
+follow_listen(struct follow *f, bool first)
+{
+	char *error = NULL;
+	PGresult *res;
+
+	if (db_exec(f->cli->db, "LISTEN " EVENTS_CHANNEL, &error) < 0)
+		return cli_db_failure(f->cli, "listen", error);
+	if (!first)
+		return follow_catch_up(f, &error) < 0 ? cli_db_failure(f->cli, "catch up", error) : 0;
+	res = db_query(f->cli->db, "SELECT coalesce(max(id), 0) FROM rebound.events", 0, NULL,
+		       PGRES_TUPLES_OK, &error);
+	if (res == NULL)
+		return cli_db_failure(f->cli, "read events", error);
+	f->low = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * follow_reconnect - connect again, as often as it takes, further and
+ * further apart; then LISTEN and catch up.  0, or an exit status.
+ */
+static int
+follow_reconnect(struct follow *f)
+{
+	struct db_params params = {
+		.conninfo = f->cli->args.database ? f->cli->args.database : f->cli->cfg->database,
+		.connect_timeout = f->cli->cfg->db_connect_timeout,
+		.statement_timeout = f->cli->cfg->db_statement_timeout,
+		.application_name = "rebound",
+	};
+	unsigned wait = 1;
+	char *error = NULL;
+
+	db_free(&f->cli->db);
+	for (;;) {
+		int status;
+
+		size_t before = f->npayloads;
+
+		sleep(wait);
+		if (db_connect(&params, &f->cli->db, &error) == 0) {
+			status = follow_listen(f, false);
+			if (status == 0) {
+				msg_info("connected again; %zu events recorded meanwhile; following events",
+					 f->npayloads - before);
+				return 0;
+			}
+			if (status != EX_UNAVAILABLE)
+				return status;
+			db_free(&f->cli->db);
+		} else {
+			msg_info("still no database (%s); next try in %u s", error,
+				 wait * 2 > FOLLOW_RETRY_MAX ? FOLLOW_RETRY_MAX : wait * 2);
+			free(error);
+		}
+		wait = wait * 2 > FOLLOW_RETRY_MAX ? FOLLOW_RETRY_MAX : wait * 2;
+	}
+}
+
+/*
+ * follow_wait - wait for notifications; false when the connection broke
+ * (said here)
+ */
+static bool
+follow_wait(struct follow *f)
+{
+	PGconn *conn = db_conn(f->cli->db);
+	struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
+	char text[512];
+
+	if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		msg_warn("poll: %s", strerror(errno));
+	if (PQconsumeInput(conn))
+		return true;
+	db_join_lines(PQerrorMessage(conn), text, sizeof(text));
+	msg_warn("lost the database connection, connecting again: %s", text);
+	return false;
 }
 
 /* events_follow - print events as they are committed, until --count */
 static int
 events_follow(struct cli *cli)
 {
-	PGconn *conn = db_conn(cli->db);
-	unsigned count = cli->args.seen & CLI_OPT_COUNT ? cli->args.count : 0;
-	unsigned printed = 0;
-	char **payloads = NULL, *error = NULL;
-	size_t cap = 0;
-	int status = 0;
+	struct follow f = { .cli = cli };
+	int status;
 
-	if (db_exec(cli->db, "LISTEN " EVENTS_CHANNEL, &error) < 0)
-		return cli_db_failure(cli, "listen", error);
+	f.count = cli->args.seen & CLI_OPT_COUNT ? cli->args.count : 0;
+	if ((status = follow_listen(&f, true)) != 0)
+		return status;
 	msg_info("following events on channel " EVENTS_CHANNEL "; interrupt to stop");
-	while (count == 0 || printed < count) {
-		size_t n = events_take(cli, conn, &payloads, &cap, count ? count - printed : SIZE_MAX);
-		struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
-
-		if (n > 0) {
-			if (!cli->args.json)
-				status = events_print_batch(cli, payloads, n);
-			for (size_t i = 0; i < n && !cli->args.json; i++)
-				free(payloads[i]);
-			printed += (unsigned)n;
-			if (status != 0 || fflush(cli->out) != 0)
-				break;
-			/*
-			 * Notifications that came in during the query above wait
-			 * in libpq, not on the socket: take them before polling.
-			 */
+	while (status == 0 && (f.count == 0 || f.printed < f.count)) {
+		/*
+		 * Notifications that came in during a query wait in libpq,
+		 * not on the socket: take them before polling.
+		 */
+		follow_take(&f, db_conn(cli->db));
+		if (f.npayloads > 0) {
+			status = follow_flush(&f);
+			if (status == EX_UNAVAILABLE && !db_connection_ok(cli->db))
+				status = follow_reconnect(&f);
 			continue;
 		}
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
-			msg_error("poll: %s", strerror(errno));
-			status = EX_OSERR;
-			break;
-		}
-		if (!PQconsumeInput(conn)) {
-			msg_error("lost the database connection: %s", PQerrorMessage(conn));
-			msg_info("hint: run the command again when PostgreSQL is back");
-			status = EX_UNAVAILABLE;
-			break;
-		}
+		if (!follow_wait(&f))
+			status = follow_reconnect(&f);
 	}
-	free(payloads);
+	for (size_t i = 0; i < f.npayloads; i++)
+		free(f.payloads[i]);
+	free(f.payloads);
+	free(f.seen);
 	return status;
 }
 

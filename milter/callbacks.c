@@ -11,7 +11,11 @@
  *
  * libmilter calls these on many threads at once; everything a transaction
  * owns hangs off its context (smfi_setpriv), and shared state is reached
- * only through snap_get(), suppress_lookup() and writer_submit().
+ * only through snap_get(), suppress_lookup() and writer_commit().
+ *
+ * A callback that makes a record answers only once the record is durable
+ * (writer_commit): Postfix must never hear "accepted" or "refused" for a
+ * message or a recipient whose record a crash could still lose.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -48,6 +52,8 @@ struct mconn {
 	size_t nrcpt, rcpt_seen;
 	struct mtags *tags;
 	unsigned tag_headers, token_headers, verify_headers;
+	unsigned tags_ignored;		/* X-Rebound-Tag headers refused */
+	const char *tags_error;		/* why the first of them was (static) */
 	char msgid[LIMIT_ADDRESS_LEN + 1];
 	bool bounce_valid;		/* a RCPT carried a valid token */
 	unsigned long noreply;		/* SMFIP_NR_* agreed for this connection */
@@ -72,10 +78,20 @@ setreply(SMFICTX *ctx, const char *code, const char *status, const char *text)
 		msg_warn("smfi_setreply %s %s failed", code, status);
 }
 
+/*
+ * mconn_reset - end the transaction.  The X-Rebound-Tag headers it
+ * ignored are logged here in one line, however many there were: a
+ * client must not be able to write a log line per header.
+ */
 static void
 mconn_reset(struct mconn *c)
 {
 	unsigned long noreply = c->noreply;
+
+	if (c->tags_ignored > 0)
+		msg_warn("%s: X-Rebound-Tag ignored: %s (%u of %u header%s)",
+			 c->qid[0] ? c->qid : "NOQUEUE", c->tags_error, c->tags_ignored,
+			 c->tag_headers, c->tag_headers == 1 ? "" : "s");
 
 	for (size_t i = 0; i < c->nrcpt; i++)
 		free(c->rcpts[i]);
@@ -222,7 +238,8 @@ record_event(struct mconn *c, const char *rcpt, const char *status, const char *
 	 * and a client we do not know must not condemn a recipient it names.
 	 */
 	mrec_add(rec, reason_is_hard(reason, status) ? "t" : "f");
-	return writer_submit(rec);
+	return writer_commit(rec, c->snap->cfg->milter_record_timeout,
+			     c->qid[0] ? c->qid : "NOQUEUE");
 }
 
 /*
@@ -524,8 +541,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		return reply_or_not(c, SMFIP_NR_HDR);
 	if (strcasecmp(name, "X-Rebound-Tag") == 0) {
 		c->tag_headers++;
-		if (c->outbound && mtags_parse(c->tags, value, &error) < 0)
-			msg_warn("%s: X-Rebound-Tag ignored: %s", mconn_qid(ctx, c), error);
+		if (c->outbound && mtags_parse(c->tags, value, &error) < 0 &&
+		    c->tags_ignored++ == 0) {
+			(void)mconn_qid(ctx, c);
+			c->tags_error = error;
+		}
 	} else if (strcasecmp(name, "X-Rebound-Token") == 0) {
 		c->token_headers++;
 	} else if (strcasecmp(name, "X-Rebound-Verification") == 0) {
@@ -597,8 +617,9 @@ eom_outbound(SMFICTX *ctx, struct mconn *c)
 	token_encode(c->snap->keys, &info, token);
 	snprintf(from, sizeof(from), "%s%c%s@%s", cfg->return_path_prefix,
 		 cfg->verp_delimiters[0], token, cfg->bounce_domains[0]);
-	if (writer_submit(eom_record(c, token)) < 0)
-		return failure(ctx, c, "cannot queue or spool the message record");
+	if (writer_commit(eom_record(c, token), cfg->milter_record_timeout,
+			  c->qid[0] ? c->qid : "NOQUEUE") < 0)
+		return failure(ctx, c, "cannot store or spool the message record");
 	if (smfi_chgfrom(ctx, from, c->args[0] ? c->args : NULL) != MI_SUCCESS)
 		return failure(ctx, c, "change of sender failed");
 	if (header_remove(ctx, "X-Rebound-Tag", c->tag_headers) < 0)

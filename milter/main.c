@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,9 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -33,11 +36,46 @@
 
 static int sig_pipe[2] = { -1, -1 };
 
+/* Seconds a new milter waits for one on its way out (a restart). */
+#define PID_LOCK_WAIT	15
+/* Seconds libmilter gets to stop; well inside PID_LOCK_WAIT. */
+#define MILTER_STOP_WAIT 10
+
+struct options {
+	const char *config;		/* -c, or NULL: the default */
+	const char *socket;		/* -p, or NULL: milter_socket */
+	const char *pid_file;		/* -P, or NULL: milter_pid_file */
+	bool foreground;		/* -f */
+	bool check;			/* -n */
+};
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: rebound-milter [-fn] [-c config] [-p socket]\n");
-	exit(2);
+	fprintf(stderr, "usage: rebound-milter [-f] [-c config] [-p socket] [-P pid_file]\n"
+			"       rebound-milter [-c config] [-p socket] [-P pid_file] -n\n");
+	exit(EX_USAGE);
+}
+
+static struct options
+parse_options(int argc, char **argv)
+{
+	struct options o = { 0 };
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:fnp:P:")) != -1) {
+		switch (ch) {
+		case 'c': o.config = optarg; break;
+		case 'f': o.foreground = true; break;
+		case 'n': o.check = true; break;
+		case 'p': o.socket = optarg; break;
+		case 'P': o.pid_file = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	return o;
 }
 
 static void
@@ -62,22 +100,20 @@ milter_thread(void *arg)
 }
 
 /*
- * setup_logging - syslog facility and the optional log file.  In the
- * foreground, lines also go to standard error, but only to a terminal:
- * under systemd, standard error is the journal, which also receives the
- * syslog copy, and every line would be there twice.
+ * setup_logging - syslog facility and the optional log file.  Until the
+ * milter runs, lines also go to standard error, so that whoever starts it
+ * sees why it does not.  From then on (main() calls msg_stderr_quiet()),
+ * in the foreground, only to a terminal: under systemd, standard error is
+ * the journal, which also receives the syslog copy, and every line would
+ * be there twice.
  */
 static void
-setup_logging(const struct cfg *cfg, bool foreground)
+setup_logging(const struct cfg *cfg)
 {
 	int facility = msg_facility_code(cfg->syslog_facility);
 	const char *name = cfg->syslog_name[0] ? cfg->syslog_name : "rebound-milter";
-	bool tty = foreground && isatty(STDERR_FILENO);
 
-	msg_open(name, facility < 0 ? LOG_MAIL : facility,
-		 MSG_TO_SYSLOG | (tty ? MSG_TO_STDERR : 0));
-	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0)
-		msg_warn("cannot open log_file %s", cfg->log_file);
+	msg_open(name, facility < 0 ? LOG_MAIL : facility, MSG_TO_SYSLOG | MSG_TO_STDERR);
 }
 
 /* reload - SIGHUP: a new snapshot, or the old one kept with a log line */
@@ -92,6 +128,9 @@ reload(const char *path)
 		free(error);
 		return;
 	}
+	/* Reopened, for log rotation; the old file is kept if that fails. */
+	if (snap->cfg->log_file[0] != '\0' && msg_log_file(snap->cfg->log_file) < 0)
+		msg_warn("cannot reopen log_file %s: %s", snap->cfg->log_file, strerror(errno));
 	snap_publish(snap);
 	msg_info("configuration reloaded");
 }
@@ -173,6 +212,27 @@ set_nodelay(void)
 	}
 }
 
+/*
+ * join_milter - wait for smfi_main to return, MILTER_STOP_WAIT seconds at
+ * most.  libmilter can hang on its way out when a session starts as it
+ * stops (a worker ends holding the lock of its task manager, which is
+ * then destroyed); a milter that never exits would keep the pid file, and
+ * with it the next milter, for ever.  So it goes on without libmilter:
+ * its sessions are lost to Postfix's timeout, as in a crash, its socket
+ * stays for the next start to replace, and every record is still stored
+ * or spooled below.
+ */
+static void
+join_milter(pthread_t t)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += MILTER_STOP_WAIT;
+	if (pthread_timedjoin_np(t, NULL, &deadline) != 0)
+		msg_warn("libmilter did not stop within %ds; exiting without it", MILTER_STOP_WAIT);
+}
+
 /* start_milter - run smfi_main in a thread that blocks our signals */
 static pthread_t
 start_milter(int *status)
@@ -190,50 +250,89 @@ start_milter(int *status)
 	return t;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * milter_account - the user the milter will run as: milter_user when root
+ * starts it, otherwise whoever does (under systemd, its User=)
+ */
+static struct passwd
+milter_account(const struct cfg *cfg)
 {
-	const char *path = NULL, *socket_spec = NULL;
-	char *abs_path = NULL;
-	bool foreground = false, check = false;
-	struct msnap *snap;
-	struct cfg *cfg;
-	struct writer_params wp;
-	char *error;
-	int ch, status = 0;
-	pthread_t t;
+	static char name[256];
+	struct passwd *pw = geteuid() == 0 ? getpwnam(cfg->milter_user) : getpwuid(geteuid());
+	struct passwd copy = { 0 };
 
-	msg_open("rebound-milter", LOG_MAIL, MSG_TO_STDERR);
-	while ((ch = getopt(argc, argv, "c:fnp:")) != -1) {
-		switch (ch) {
-		case 'c': path = optarg; break;
-		case 'f': foreground = true; break;
-		case 'n': check = true; break;
-		case 'p': socket_spec = optarg; break;
-		default: usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	if (snap_load(path, &snap, &error) < 0)
-		msg_fatal("%s", error);
-	if (check) {
-		snap_put(&snap);
-		return 0;
-	}
-	/* SIGHUP rereads it after daemon_background() went to "/". */
-	if ((abs_path = realpath(path != NULL ? path : CFG_DEFAULT_PATH, NULL)) != NULL)
-		path = abs_path;
-	snap_publish(snap);
-	snap = snap_get();
+	if (pw == NULL)
+		daemon_die(EX_CONFIG, "no account for %s", geteuid() == 0 ? cfg->milter_user : "us");
+	/* The next getpw*() call reuses libc's buffer: keep what we need. */
+	snprintf(name, sizeof(name), "%s", pw->pw_name);
+	copy.pw_name = name;
+	copy.pw_uid = pw->pw_uid;
+	copy.pw_gid = pw->pw_gid;
+	return copy;
+}
+
+/*
+ * load_as_user - as the user the milter runs as: the configuration and the
+ * key files, and what check_as_user() asks of the files and directories
+ */
+static struct msnap *
+load_as_user(const char *path, const char *pid_file, bool as_root)
+{
+	struct msnap *snap;
+	char *error;
+
+	if (snap_load(path, &snap, &error) < 0 ||
+	    check_as_user(snap->cfg, pid_file, as_root, &error) < 0)
+		daemon_die(EX_CONFIG, "%s", error);
+	return snap;
+}
+
+/* check_mode - -n: what a start would check, as the user it would run as */
+static int
+check_mode(const struct options *o, const char *pid_file, struct passwd *pw)
+{
+	bool root = geteuid() == 0;
+	struct msnap *snap;
+	const char *user;
+
+	if (root)
+		daemon_drop_privileges(pw);
+	snap = load_as_user(o->config, pid_file, root);
+	user = snap->cfg->milter_user;
+	if (!root && strcmp(pw->pw_name, user) != 0)
+		msg_warn("checked as %s, who would run the milter when starting it; root starts it "
+			 "as milter_user %s: run -n as root to check that", pw->pw_name, user);
+	snap_put(&snap);
+	return 0;
+}
+
+/*
+ * prepare - everything that can fail, before the milter goes to the
+ * background: the log file, the pid file's lock, the socket, the spool,
+ * giving up root, and the configuration read again as its user
+ */
+static struct msnap *
+prepare(const struct options *o, const char *socket_spec, const char *pid_file,
+	struct passwd *pw)
+{
+	bool root = geteuid() == 0;
+	struct writer_params wp;
+	struct msnap *snap;
+	const struct cfg *cfg;
+	char *error;
+
+	if (snap_load(o->config, &snap, &error) < 0)
+		daemon_die(EX_CONFIG, "%s", error);
 	cfg = snap->cfg;
-	setup_logging(cfg, foreground);
-	if (socket_spec == NULL)
-		socket_spec = cfg->milter_socket;
+	setup_logging(cfg);
+	daemon_log_file(cfg->log_file, pw);
+	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0)
+		daemon_die(EX_CONFIG, "cannot open log_file %s: %s", cfg->log_file, strerror(errno));
+	daemon_lock_pid_file(pid_file, pw, PID_LOCK_WAIT);
 	if (smfi_setconn((char *)(uintptr_t)socket_spec) != MI_SUCCESS)
-		msg_fatal("bad milter socket \"%s\"", socket_spec);
+		daemon_die(EX_CONFIG, "bad milter socket \"%s\"", socket_spec);
 	if (callbacks_register() < 0)
-		msg_fatal("smfi_register failed");
+		daemon_die(EX_OSERR, "smfi_register failed");
 	/* Postfix waits milter_command_timeout (30 s); stay well inside it. */
 	smfi_settimeout(20);
 	/*
@@ -243,33 +342,83 @@ main(int argc, char **argv)
 	 */
 	umask(0);
 	if (smfi_opensocket(1) != MI_SUCCESS)
-		msg_fatal("cannot listen on %s", socket_spec);
+		daemon_die(EX_OSERR, "cannot listen on %s (in use by another program?)", socket_spec);
 	umask(007);
 	set_nodelay();
-	if (!foreground)
-		daemon_background(cfg->milter_pid_file);
-	daemon_drop_privileges(cfg->milter_user, cfg->milter_spool_directory);
-	setup_signals();
+	daemon_own_dir(cfg->milter_spool_directory, pw, 0700, true);
+	daemon_drop_privileges(pw);
+	snap_put(&snap);
+	snap = load_as_user(o->config, pid_file, root);
+	cfg = snap->cfg;
 	wp.conninfo = cfg->database;
 	wp.connect_timeout = cfg->db_connect_timeout;
 	wp.statement_timeout = cfg->db_statement_timeout;
 	wp.spool_dir = cfg->milter_spool_directory;
 	wp.queue_size = cfg->milter_queue_size;
-	if (writer_start(&wp, &error) < 0)
-		msg_fatal("cannot start the database writer: %s", error);
-	if (suppress_start(cfg->database, cfg->db_connect_timeout, cfg->db_statement_timeout) < 0)
-		msg_fatal("cannot start the suppression loader");
-	msg_info("listening on %s", socket_spec);
+	if (writer_open(&wp, &error) < 0)
+		daemon_die(EX_CONFIG, "milter_spool_directory: %s", error);
+	return snap;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	const char *path;
+	char *socket_spec, *pid_file, *abs_path = NULL, *error;
+	struct msnap *snap;
+	struct passwd pw;
+	int status = 0;
+	pthread_t t;
+
+	msg_open("rebound-milter", LOG_MAIL, MSG_TO_SYSLOG | MSG_TO_STDERR);
+	o = parse_options(argc, argv);
+	if (snap_load(o.config, &snap, &error) < 0)
+		daemon_die(EX_CONFIG, "%s", error);
+	/* Copies: the snapshot they come from is read again, as the milter's user. */
+	socket_spec = xstrdup(o.socket != NULL ? o.socket : snap->cfg->milter_socket);
+	pid_file = xstrdup(o.pid_file != NULL ? o.pid_file : snap->cfg->milter_pid_file);
+	if (check_config(snap->cfg, socket_spec, pid_file, &error) < 0)
+		daemon_die(EX_CONFIG, "%s", error);
+	pw = milter_account(snap->cfg);
+	snap_put(&snap);
+	if (o.check) {
+		status = check_mode(&o, pid_file, &pw);
+		free(socket_spec);
+		free(pid_file);
+		return status;
+	}
+	/* SIGHUP rereads it after daemon_background() went to "/". */
+	abs_path = realpath(o.config != NULL ? o.config : CFG_DEFAULT_PATH, NULL);
+	path = abs_path != NULL ? abs_path : o.config;
+	snap = prepare(&o, socket_spec, pid_file, &pw);
+	if (!o.foreground)
+		daemon_background();
+	daemon_write_pid();
+	snap_publish(snap);
+	snap = snap_get();
+	setup_signals();
+	if (writer_start(&error) < 0)
+		daemon_die(EX_OSERR, "cannot start the database writer: %s", error);
+	if (suppress_start(snap->cfg->database, snap->cfg->db_connect_timeout,
+			   snap->cfg->db_statement_timeout) < 0)
+		daemon_die(EX_OSERR, "cannot start the suppression loader");
 	t = start_milter(&status);
+	daemon_ready();
+	msg_stderr_quiet(!(o.foreground && isatty(STDERR_FILENO)));
+	msg_info("listening on %s", socket_spec);
 	signal_loop(path);
 	msg_info("stopping");
+	daemon_stopping();
 	stop_milter();
-	pthread_join(t, NULL);
+	join_milter(t);
 	suppress_stop();
 	writer_stop();
 	snap_put(&snap);
 	snap_shutdown();
 	daemon_remove_pid_file();
 	free(abs_path);
+	free(socket_spec);
+	free(pid_file);
 	return status == MI_SUCCESS ? 0 : 1;
 }

@@ -9,11 +9,13 @@
  * spool - the milter's durable queue for records the database cannot take
  * now.
  *
- * A record (struct mrec) is a kind letter and a list of text fields, some
- * of which may be NULL.  It is stored as one line: the kind, then each
+ * A record (struct mrec) is a kind letter, the time it was made and a
+ * list of text fields, some of which may be NULL.  It is stored as one
+ * line: the kind, '@' and the time in microseconds since 1970, then each
  * field after a tab, with '%', control characters and non-ASCII octets
  * written as %XX and a NULL field written as "%00" (a real string cannot
- * hold a NUL).  Lines are at most SPOOL_LINE_MAX octets.
+ * hold a NUL).  Lines are at most SPOOL_LINE_MAX octets.  A line without
+ * the time (written by rebound before 1.1) reads as time 0, unknown.
  *
  * Files in the spool directory are named by a counter, are only ever
  * appended to, and each append is followed by fdatasync() before it
@@ -30,11 +32,13 @@
 
 struct mrec {
 	char kind;		/* 'M' message, 'E' event */
+	long long made_us;	/* when: microseconds since 1970, 0 if unknown */
 	size_t n;		/* number of fields */
 	size_t cap;
 	char **f;		/* fields, each NULL or a string */
 };
 
+/* mrec_create - an empty record of kind, made now */
 struct mrec *mrec_create(char kind);
 void mrec_add(struct mrec *rec, const char *field);	/* copies; NULL allowed */
 void mrec_free(struct mrec **recp);
@@ -53,6 +57,13 @@ void spool_free(struct spool **spoolp);
 
 /* spool_append - store rec durably; -1 and *error_r on error */
 int spool_append(struct spool *spool, const struct mrec *rec, char **error_r);
+
+/*
+ * spool_append_many - store recs[0..n) durably, with one sync for all of
+ * them; -1 and *error_r on error, when none of them may be counted on
+ */
+int spool_append_many(struct spool *spool, const struct mrec *const *recs, size_t n,
+		      char **error_r);
 
 /*
  * spool_probe - whether a record could be written now: a scratch file in

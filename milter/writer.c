@@ -1,21 +1,30 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * writer - get the milter's records into PostgreSQL without ever making
- * SMTP wait for it.
+ * writer - get the milter's records into PostgreSQL, or onto disk, before
+ * Postfix hears that they are.
  *
- * Callbacks put records on a bounded in-memory queue and return.  One
- * thread with its own connection takes them off and inserts them.  When
- * the database cannot be reached, and for as long as older records wait in
- * the spool, records go to the spool instead, so that they reach the
- * database in the order they were made.  A full queue spills straight to
- * the spool from the callback.  Inserts are idempotent (messages are keyed
- * by token, events by a random dedup key), which makes replaying a spool
- * file twice after a crash harmless.
+ * A callback puts its record on a bounded in-memory queue and waits until
+ * the record is durable: committed by PostgreSQL, or appended to the spool
+ * and synced.  One thread with its own connection takes off the queue
+ * whatever has gathered there and stores it with one statement per kind
+ * of record (writer_sql.c): a group commit, so that the callbacks waiting
+ * at the same moment share one commit, and under load a batch grows as
+ * long as a commit takes.  When the database cannot be reached, and for as
+ * long as older records wait in the spool, the batch goes to the spool
+ * instead, with one sync, so that records reach the database in the order
+ * they were made.  A callback waits at most milter_record_timeout; then it
+ * takes its record back, or, if the writer has it in hand, copies it to
+ * the spool itself, and answers.  A full queue spills straight to the
+ * spool from the callback.  Inserts are idempotent (messages are keyed by
+ * token, events by a random dedup key), which makes storing a record twice
+ * harmless: after a replay of a spool file, or a timeout.
  *
  * A failed allocation ends the process (msg_fatal), and with it the
- * records in memory, whose EOM or RCPT was already answered.  So msg_fatal
- * first calls writer_last_gasp(), which appends them to the spool: those
- * still queued and those the writer thread has in hand.
+ * records in memory.  Their callbacks have not answered yet, so Postfix
+ * applies milter_default_action; still, msg_fatal first calls
+ * writer_last_gasp(), which appends them to the spool, those queued and
+ * those the writer thread has in hand, so that a record whose answer was
+ * on its way is not lost either.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,32 +38,43 @@
 #include "mail/db.h"
 #include "util/fault.h"
 #include "milter.h"
-#include "sql.h"
 #include "util/msg.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define WRITER_RETRY_MAX	5	/* seconds between connection attempts, at most */
-#define WRITER_BATCH		64
+
+/* Where a queued record is; changed under w.lock only. */
+enum entry_state {
+	ENTRY_QUEUED,		/* on the ring */
+	ENTRY_TAKEN,		/* in the writer's hands */
+	ENTRY_DURABLE,		/* stored, spooled, or dropped as bad data */
+	ENTRY_LOST,		/* neither stored nor spooled */
+	ENTRY_WITHDRAWN,	/* its callback gave up waiting and took it back */
+};
+
 /*
- * How long the writer lets records gather once one has come, unless a
- * whole batch is there sooner.  Under load that turns a statement and two
- * thread wake-ups per message into one of each per batch; a record still
- * reaches the database within a fraction of a second.
+ * A record on its way, shared by the callback that waits for it and the
+ * writer; the last of the two to let go frees it.
  */
-#define WRITER_LINGER_NS	(100 * 1000 * 1000L)
+struct entry {
+	struct mrec *rec;
+	enum entry_state state;
+	int refs;
+};
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct mrec **ring;
+	pthread_cond_t cond;		/* the writer waits here for records */
+	pthread_cond_t done;		/* callbacks wait here for theirs */
+	struct entry **ring;
 	size_t cap, head, count;
 	/*
-	 * What the writer thread took off the ring and has not freed yet.
+	 * What the writer thread took off the ring and has not finished yet.
 	 * Filled and emptied under lock, so that writer_last_gasp() can read
 	 * it from any thread.
 	 */
-	struct mrec *batch[WRITER_BATCH];
+	struct entry *batch[WRITER_BATCH];
 	size_t batch_n;
 	bool stop;
 	pthread_t thread;
@@ -69,175 +89,8 @@ static struct {
 } w = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
 };
-
-#define MESSAGE_FIELDS	5	/* token, queue id, Message-ID, sender, tags; recipients follow */
-#define EVENT_FIELDS	10
-#define COLUMNS_MAX	EVENT_FIELDS	/* more than a message's MESSAGE_FIELDS + 2 */
-
-/* writer_well_formed - whether rec has the fields its kind needs */
-static bool
-writer_well_formed(const struct mrec *rec)
-{
-	return (rec->kind == 'M' && rec->n >= MESSAGE_FIELDS && rec->f[0] != NULL) ||
-	       (rec->kind == 'E' && rec->n == EVENT_FIELDS && rec->f[0] != NULL);
-}
-
-/*
- * A batch statement's parameters are array literals, one per column, built
- * one after the other in a single buffer, each ended by a NUL.
- */
-struct columns {
-	struct buf *b;
-	size_t n;
-	size_t start[COLUMNS_MAX];	/* where each literal begins in b */
-};
-
-/* columns_open - an empty set, bounded by the most a batch can hold */
-static void
-columns_open(struct columns *c)
-{
-	/* Every field of every record, each character escaped. */
-	c->b = buf_create((size_t)WRITER_BATCH * SPOOL_LINE_MAX * 2);
-	c->n = 0;
-}
-
-/* columns_begin - start the next column's literal */
-static void
-columns_begin(struct columns *c)
-{
-	c->start[c->n++] = buf_len(c->b);
-	buf_putc(c->b, '{');
-}
-
-/* columns_add - append value (NULL: SQL NULL) to the current column */
-static void
-columns_add(struct columns *c, const char *value)
-{
-	if (buf_len(c->b) > c->start[c->n - 1] + 1)
-		buf_putc(c->b, ',');
-	if (value == NULL) {
-		buf_puts(c->b, "NULL");
-		return;
-	}
-	buf_putc(c->b, '"');
-	for (const char *p = value; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_putc(c->b, '\\');
-		buf_putc(c->b, *p);
-	}
-	buf_putc(c->b, '"');
-}
-
-/* columns_end - close the current column's literal */
-static void
-columns_end(struct columns *c)
-{
-	buf_putc(c->b, '}');
-	buf_putc(c->b, '\0');
-}
-
-/*
- * columns_run - run sql with the columns as its parameters and free them;
- * -1 and *error_r on failure
- */
-static int
-columns_run(struct db *db, const char *sql, struct columns *c, char **error_r)
-{
-	const char *v[COLUMNS_MAX];
-	PGresult *res;
-
-	for (size_t i = 0; i < c->n; i++)
-		v[i] = buf_str(c->b) + c->start[i];
-	res = db_query(db, sql, (int)c->n, v, PGRES_COMMAND_OK, error_r);
-	buf_free(&c->b);
-	if (res == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
-}
-
-/*
- * columns_recipients - a column with an entry for each recipient of the
- * messages of recs: its address, or the token of its message
- */
-static void
-columns_recipients(struct columns *c, const struct mrec *const *recs, size_t n, bool address)
-{
-	columns_begin(c);
-	for (size_t i = 0; i < n; i++) {
-		if (recs[i]->kind != 'M')
-			continue;
-		for (size_t j = MESSAGE_FIELDS; j < recs[i]->n; j++)
-			if (recs[i]->f[j] != NULL)
-				columns_add(c, address ? recs[i]->f[j] : recs[i]->f[0]);
-	}
-	columns_end(c);
-}
-
-/*
- * columns_open_fields - open c with a column for each of the first nfields
- * fields of the records of recs of the given kind; false, with nothing
- * open, when there are none
- */
-static bool
-columns_open_fields(struct columns *c, const struct mrec *const *recs, size_t n, char kind,
-		    size_t nfields)
-{
-	size_t i = 0;
-
-	while (i < n && recs[i]->kind != kind)
-		i++;
-	if (i == n)
-		return false;
-	columns_open(c);
-	for (size_t j = 0; j < nfields; j++) {
-		columns_begin(c);
-		for (i = 0; i < n; i++)
-			if (recs[i]->kind == kind)
-				columns_add(c, recs[i]->f[j]);
-		columns_end(c);
-	}
-	return true;
-}
-
-/* writer_insert_messages - one statement for the messages of recs */
-static int
-writer_insert_messages(struct db *db, const struct mrec *const *recs, size_t n, char **error_r)
-{
-	struct columns c;
-
-	if (!columns_open_fields(&c, recs, n, 'M', MESSAGE_FIELDS))
-		return 0;
-	columns_recipients(&c, recs, n, false);
-	columns_recipients(&c, recs, n, true);
-	return columns_run(db, sql_messages, &c, error_r);
-}
-
-/* writer_insert_events - one statement for the events of recs */
-static int
-writer_insert_events(struct db *db, const struct mrec *const *recs, size_t n, char **error_r)
-{
-	struct columns c;
-
-	if (!columns_open_fields(&c, recs, n, 'E', EVENT_FIELDS))
-		return 0;
-	return columns_run(db, sql_events, &c, error_r);
-}
-
-/*
- * writer_insert - store recs[0..n), all well formed; -1 and *error_r on
- * failure.  The two statements are not one transaction, and need not be:
- * every insert is idempotent, so the records of a failed call can all be
- * stored again, those that made it included.
- */
-static int
-writer_insert(struct db *db, const struct mrec *const *recs, size_t n, char **error_r)
-{
-	if (writer_insert_messages(db, recs, n, error_r) < 0)
-		return -1;
-	return writer_insert_events(db, recs, n, error_r);
-}
 
 static void
 writer_disconnect(void)
@@ -319,14 +172,15 @@ writer_replay_one(void *ctx, const struct mrec *rec)
 	return writer_store(rec);
 }
 
-/* writer_spool - append rec to the spool; false if that failed */
+/* writer_spool - append recs[0..n) to the spool; false if that failed */
 static bool
-writer_spool(const struct mrec *rec)
+writer_spool(const struct mrec *const *recs, size_t n)
 {
 	char *error;
 
-	if (spool_append(w.spool, rec, &error) < 0) {
-		msg_error("spool write failed, record lost: %s", error ? error : "?");
+	if (spool_append_many(w.spool, recs, n, &error) < 0) {
+		msg_error("spool write failed, %zu record%s lost: %s", n, n == 1 ? "" : "s",
+			  error ? error : "?");
 		free(error);
 		atomic_store(&w.unhealthy, true);
 		return false;
@@ -355,21 +209,12 @@ writer_replay(void)
 		msg_info("spool: %ld records stored", n);
 }
 
-static void
-writer_handle(struct mrec *rec)
-{
-	writer_connect();
-	writer_replay();
-	if (w.db != NULL && !spool_pending(w.spool) && writer_store(rec) == 0)
-		return;
-	(void)writer_spool(rec);
-}
-
 /*
- * writer_store_batch - store batch[0..n).  Returns 0 when all of it is
- * stored.  Otherwise the caller stores the records one by one, which
- * spools them if the database went away, drops only the bad one if a
- * record was bad, and stores again, harmlessly, those already stored.
+ * writer_store_batch - store batch[0..n) with one statement per kind.
+ * Returns 0 when all of it is stored.  Otherwise the caller stores the
+ * records one by one, which spools them if the database went away, drops
+ * only the bad one if a record was bad, and stores again, harmlessly,
+ * those already stored.
  */
 static int
 writer_store_batch(const struct mrec *const *batch, size_t n)
@@ -412,26 +257,65 @@ writer_recover(void)
 	msg_info("spool writable again");
 }
 
-/* writer_drain - store w.batch, taken off the queue, and free it */
+/*
+ * writer_store_all - store recs[0..n) in the database, or spool them:
+ * durable[i] says which made it.  After the first record that must wait
+ * in the spool, the rest follow it there, in order, with one sync.
+ */
 static void
-writer_drain(void)
+writer_store_all(const struct mrec *const *recs, size_t n, bool *durable)
 {
-	const struct mrec *const *batch = (const struct mrec *const *)w.batch;
-	size_t n = w.batch_n;
-	bool stored;
+	size_t first_spooled = 0;
 
 	writer_recover();
 	writer_connect();
 	writer_replay();
-	stored = n > 1 && w.db != NULL && !spool_pending(w.spool) &&
-		 writer_store_batch(batch, n) == 0;
-	if (!stored)
-		for (size_t i = 0; i < n; i++)
-			writer_handle(w.batch[i]);
-	pthread_mutex_lock(&w.lock);
+	if (w.db != NULL && !spool_pending(w.spool)) {
+		if (n > 1 && writer_store_batch(recs, n) == 0)
+			first_spooled = n;
+		while (first_spooled < n && w.db != NULL && writer_store(recs[first_spooled]) == 0)
+			first_spooled++;
+	}
 	for (size_t i = 0; i < n; i++)
-		mrec_free(&w.batch[i]);
+		durable[i] = i < first_spooled;
+	if (first_spooled < n && writer_spool(recs + first_spooled, n - first_spooled))
+		for (size_t i = first_spooled; i < n; i++)
+			durable[i] = true;
+}
+
+/* entry_put - let go of e (w.lock held); the last one frees it */
+static void
+entry_put(struct entry *e)
+{
+	if (--e->refs > 0)
+		return;
+	mrec_free(&e->rec);
+	free(e);
+}
+
+/*
+ * writer_drain - store w.batch, taken off the queue, tell the callbacks
+ * waiting for its records, and let go of it
+ */
+static void
+writer_drain(void)
+{
+	const struct mrec *recs[WRITER_BATCH];
+	bool durable[WRITER_BATCH];
+	size_t n = w.batch_n;
+
+	for (size_t i = 0; i < n; i++)
+		recs[i] = w.batch[i]->rec;
+	writer_store_all(recs, n, durable);
+	pthread_mutex_lock(&w.lock);
+	for (size_t i = 0; i < n; i++) {
+		w.batch[i]->state = durable[i] ? ENTRY_DURABLE : ENTRY_LOST;
+		entry_put(w.batch[i]);
+		w.batch[i] = NULL;
+	}
 	w.batch_n = 0;
+	if (n > 0)
+		pthread_cond_broadcast(&w.done);
 	pthread_mutex_unlock(&w.lock);
 }
 
@@ -442,16 +326,16 @@ deadline_in(long ns)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += ns;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec += ns % 1000000000L;
+	ts.tv_sec += ns / 1000000000L + ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
 	return ts;
 }
 
 /*
- * writer_wait - with w.lock held: wait up to a second for a record, then
- * up to WRITER_LINGER_NS for a batch of them.  writer_submit() wakes the
- * writer only for the first record and for a full batch.
+ * writer_wait - with w.lock held: wait up to a second for a record.  There
+ * is no waiting for more to gather: what comes while a batch is being
+ * stored makes the next one.
  */
 static void
 writer_wait(void)
@@ -461,10 +345,24 @@ writer_wait(void)
 	while (w.count == 0 && !w.stop)
 		if (pthread_cond_timedwait(&w.cond, &w.lock, &ts) == ETIMEDOUT)
 			return;
-	ts = deadline_in(WRITER_LINGER_NS);
-	while (w.count > 0 && w.count < WRITER_BATCH && !w.stop)
-		if (pthread_cond_timedwait(&w.cond, &w.lock, &ts) == ETIMEDOUT)
-			return;
+}
+
+/* writer_take - move what the ring holds to w.batch (w.lock held) */
+static void
+writer_take(void)
+{
+	while (w.count > 0 && w.batch_n < WRITER_BATCH) {
+		struct entry *e = w.ring[w.head];
+
+		w.head = (w.head + 1) % w.cap;
+		w.count--;
+		if (e->state == ENTRY_WITHDRAWN) {
+			entry_put(e);
+			continue;
+		}
+		e->state = ENTRY_TAKEN;
+		w.batch[w.batch_n++] = e;
+	}
 }
 
 static void *
@@ -488,11 +386,7 @@ writer_main(void *arg)
 		if (wait)
 			writer_wait();
 		wait = true;
-		while (w.count > 0 && w.batch_n < WRITER_BATCH) {
-			w.batch[w.batch_n++] = w.ring[w.head];
-			w.head = (w.head + 1) % w.cap;
-			w.count--;
-		}
+		writer_take();
 		stop = w.stop && w.count == 0;
 		pthread_mutex_unlock(&w.lock);
 
@@ -539,9 +433,13 @@ writer_last_gasp(void)
 	w.stop = true;
 	for (size_t i = 0; i < w.batch_n; i++)
 		if (w.batch[i] != NULL)
-			writer_save(w.batch[i], &saved, &lost);
-	for (size_t i = 0; i < w.count; i++)
-		writer_save(w.ring[(w.head + i) % w.cap], &saved, &lost);
+			writer_save(w.batch[i]->rec, &saved, &lost);
+	for (size_t i = 0; i < w.count; i++) {
+		const struct entry *e = w.ring[(w.head + i) % w.cap];
+
+		if (e->state != ENTRY_WITHDRAWN)
+			writer_save(e->rec, &saved, &lost);
+	}
 	pthread_mutex_unlock(&w.lock);
 	if (lost > 0)
 		msg_error("exiting: %zu records saved to the spool, %zu lost", saved, lost);
@@ -550,11 +448,8 @@ writer_last_gasp(void)
 }
 
 int
-writer_start(const struct writer_params *params, char **error_r)
+writer_open(const struct writer_params *params, char **error_r)
 {
-	sigset_t all, old;
-	int err;
-
 	if (spool_open(params->spool_dir, &w.spool, error_r) < 0)
 		return -1;
 	w.conninfo = xstrdup(params->conninfo);
@@ -564,6 +459,15 @@ writer_start(const struct writer_params *params, char **error_r)
 	w.params.application_name = "rebound-milter";
 	w.cap = params->queue_size;
 	w.ring = xcalloc(w.cap, sizeof(*w.ring));
+	return 0;
+}
+
+int
+writer_start(char **error_r)
+{
+	sigset_t all, old;
+	int err;
+
 	msg_set_fatal_hook(writer_last_gasp);
 	/* Signals belong to the main thread (see main.c). */
 	sigfillset(&all);
@@ -590,32 +494,66 @@ writer_make_valid(struct mrec *rec)
 		utf8_repair(&rec->f[i]);
 }
 
-int
-writer_submit(struct mrec *rec)
+/*
+ * writer_await - with w.lock held: wait until e is stored or spooled, or
+ * until timeout seconds have passed.  Returns its state; a record still
+ * on the ring is withdrawn, so that the writer leaves it alone.
+ */
+static enum entry_state
+writer_await(struct entry *e, unsigned timeout)
 {
-	bool queued = false;
+	struct timespec ts = deadline_in((long)timeout * 1000000000L);
+	enum entry_state state;
+
+	while (e->state == ENTRY_QUEUED || e->state == ENTRY_TAKEN)
+		if (pthread_cond_timedwait(&w.done, &w.lock, &ts) == ETIMEDOUT)
+			break;
+	state = e->state;
+	if (state == ENTRY_QUEUED)
+		e->state = ENTRY_WITHDRAWN;
+	return state;
+}
+
+int
+writer_commit(struct mrec *rec, unsigned timeout, const char *qid)
+{
+	struct entry *e = xcalloc(1, sizeof(*e));
+	/* Withdrawn until the writer says otherwise: spooled here. */
+	enum entry_state state = ENTRY_WITHDRAWN;
+	bool queued = false, durable;
 
 	writer_make_valid(rec);
-
+	e->rec = rec;
+	e->refs = 2;
 	pthread_mutex_lock(&w.lock);
 	if (w.count < w.cap && !w.stop) {
-		w.ring[(w.head + w.count) % w.cap] = rec;
+		w.ring[(w.head + w.count) % w.cap] = e;
 		w.count++;
 		queued = true;
-		if (w.count == 1 || w.count == WRITER_BATCH)
+		if (w.count == 1)
 			pthread_cond_signal(&w.cond);
+		state = writer_await(e, timeout);
 	}
 	pthread_mutex_unlock(&w.lock);
-	if (queued)
-		return 0;
-	/*
-	 * The queue is full: the database is slower than the mail.  Spill to
-	 * the spool here rather than wait; the writer stores spooled records
-	 * before newer ones.
-	 */
-	queued = writer_spool(rec);
-	mrec_free(&rec);
-	return queued ? 0 : -1;
+	if (state == ENTRY_DURABLE || state == ENTRY_LOST) {
+		durable = state == ENTRY_DURABLE;
+	} else {
+		/*
+		 * The queue is full (the database is slower than the mail),
+		 * the writer is stopping, or it has not stored the record in
+		 * time (a lock, a slow disk).  Spool it here; if the writer
+		 * stores it after all, the second copy adds nothing.
+		 */
+		if (queued)
+			msg_warn("%s: record not stored within %us; spooling it", qid, timeout);
+		durable = writer_spool((const struct mrec *const *)&e->rec, 1);
+	}
+	pthread_mutex_lock(&w.lock);
+	if (!queued)
+		e->refs--;
+	entry_put(e);
+	pthread_mutex_unlock(&w.lock);
+	return durable ? 0 : -1;
 }
 
 bool
@@ -637,7 +575,7 @@ writer_stop(void)
 	w.running = false;
 	/*
 	 * The spool stays open: SMTP sessions can outlive smfi_main(), and
-	 * their records now go straight to it (w.stop makes writer_submit
+	 * their records now go straight to it (w.stop makes writer_commit
 	 * spill).  The process exits next.
 	 */
 }

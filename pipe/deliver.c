@@ -61,20 +61,41 @@ deliver_sha256(const char *data, size_t len, char out[65])
 }
 
 /*
+ * deliver_postfix_msgid - whether mid is the Message-ID that our own
+ * Postfix gave this very message because it came without one: cleanup(8)
+ * writes "<YYYYMMDDhhmmss.QUEUEID@myhostname>", with the queue id that
+ * pipe(8) passes us as ${queue_id}.  Such an id is new at every delivery
+ * of the same report, so it must not make two copies look different.
+ */
+static bool
+deliver_postfix_msgid(const char *mid, const char *queue_id)
+{
+	const char *at = strrchr(mid, '@');
+	size_t qlen = queue_id != NULL ? strlen(queue_id) : 0;
+
+	return at != NULL && qlen > 0 && (size_t)(at - mid) > qlen &&
+	       *(at - qlen - 1) == '.' && strncmp(at - qlen, queue_id, qlen) == 0;
+}
+
+/*
  * deliver_identity - what makes a report unique across deliveries: its
  * body and Message-ID.  Headers are left out, because one report sent
  * twice differs in its Received lines alone; the Message-ID alone is not
- * enough, because some MTAs reuse it.
+ * enough, because some MTAs reuse it.  Only the report's own Message-ID
+ * counts: one that our Postfix added (deliver_postfix_msgid) is left out.
  */
 static char *
-deliver_identity(const struct report *r, const char *return_path, const char *data,
-		 size_t len)
+deliver_identity(const struct report *r, const char *queue_id, const char *return_path,
+		 const char *data, size_t len)
 {
 	const char *body = data;
 	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
 	const char *mid = r->message_id != NULL ? r->message_id : "";
 	size_t size;
 	char *id;
+
+	if (deliver_postfix_msgid(mid, queue_id))
+		mid = "";
 
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (data[i] == '\n' && (data[i + 1] == '\n' ||
@@ -331,7 +352,7 @@ deliver_bounce(const struct cfg *cfg, struct classifier *clf,
 	}
 
 	deliver_sha256(req->data, req->len, digest);
-	identity = deliver_identity(r, req->recipient, req->data, req->len);
+	identity = deliver_identity(r, req->queue_id, req->recipient, req->data, req->len);
 	sb.queue_id = req->queue_id;
 	sb.bounce_address = req->recipient;
 	sb.token = ev.token;

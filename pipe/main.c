@@ -14,6 +14,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "classify/classifier.h"
 #include "deliver.h"
 #include "util/msg.h"
+#include "mail/token.h"
 
 /* usage - print the synopsis and exit */
 static void
@@ -33,7 +36,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: rebound-pipe [-c config] -q queue_id -r recipient "
 			"--client-address=${client_address}\n"
-			"       rebound-pipe [-c config] -n\n"
+			"       rebound-pipe [-c config] [-u user] -n\n"
 			"       rebound-pipe [-c config] --classify [--explain] file|directory ...\n");
 	exit(EX_USAGE);
 }
@@ -58,6 +61,12 @@ on_alarm(int sig)
 	_exit(EX_TEMPFAIL);
 }
 
+/*
+ * Why log_file could not be opened, or "": said to Postfix too, which logs
+ * our output line, because without syslog nobody else would hear of it.
+ */
+static char log_problem[128];
+
 /* setup_logging - syslog and the optional log file, never stderr */
 static void
 setup_logging(const struct cfg *cfg)
@@ -70,8 +79,10 @@ setup_logging(const struct cfg *cfg)
 	 * the one status line belongs.
 	 */
 	msg_open(name, facility < 0 ? msg_facility_code("mail") : facility, MSG_TO_SYSLOG);
-	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0)
-		msg_warn("cannot open log_file %s", cfg->log_file);
+	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0) {
+		snprintf(log_problem, sizeof(log_problem), "; log_file: %s", strerror(errno));
+		msg_warn("cannot open log_file %s: %s", cfg->log_file, strerror(errno));
+	}
 }
 
 /*
@@ -104,19 +115,73 @@ classify_mode(const char *config, char *const *paths, size_t n, unsigned flags)
 	return ret;
 }
 
-/* check_mode - -n: the configuration and every rule, compiled */
+/*
+ * check_become - -n as root: become user (-u, by default rebound), the
+ * one master.cf's user= names, so that every check below is made with its
+ * rights.  Not root: the checks are made as we are, who should be that
+ * user.
+ */
 static int
-check_mode(struct cfg *cfg)
+check_become(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 && user == NULL)
+		return EX_OK;
+	if (user == NULL)
+		user = "rebound";
+	pw = getpwnam(user);
+
+	if (pw == NULL) {
+		fprintf(stderr, "rebound-pipe: user %s: no such user (the user= of master.cf; "
+				"name it with -u)\n", user);
+		return EX_CONFIG;
+	}
+	if (pw->pw_uid == 0) {
+		fprintf(stderr, "rebound-pipe: user %s is root; pipe(8) and rebound-pipe refuse to "
+				"deliver as root\n", user);
+		return EX_CONFIG;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() != pw->pw_uid)
+			fprintf(stderr, "rebound-pipe: warning: checking as uid %ld, not as %s: run -n "
+					"as root or as %s\n", (long)geteuid(), user, user);
+		return EX_OK;
+	}
+	if (setgid(pw->pw_gid) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		fprintf(stderr, "rebound-pipe: cannot become %s: %s\n", user, strerror(errno));
+		return EX_OSERR;
+	}
+	return EX_OK;
+}
+
+/*
+ * check_mode - -n: what a delivery needs, as the user it runs as: the
+ * configuration, every rule compiled, the token keys, the log file
+ */
+static int
+check_mode(const char *config, const char *user)
 {
 	struct classifier *clf = NULL;
+	struct token_keys *keys = NULL;
+	struct cfg *cfg = NULL;
 	char *error = NULL;
-	int ret = EX_OK;
+	int ret;
 
-	if (classifier_create(cfg, &clf, &error) < 0 || classifier_check(clf, &error) < 0) {
+	if ((ret = check_become(user)) != EX_OK)
+		return ret;
+	if (cfg_load(config, &cfg, &error) < 0 ||
+	    classifier_create(cfg, &clf, &error) < 0 || classifier_check(clf, &error) < 0 ||
+	    (cfg->token_key_file[0] != '\0' &&
+	     token_keys_load(cfg->token_key_file, cfg->token_previous_key_file, &keys,
+			     &error) < 0) ||
+	    (cfg->log_file[0] != '\0' && msg_log_file_check(cfg->log_file, false, &error) < 0)) {
 		fprintf(stderr, "rebound-pipe: %s\n", error);
 		ret = EX_CONFIG;
 	}
 	free(error);
+	token_keys_free(&keys);
 	classifier_free(&clf);
 	cfg_free(&cfg);
 	return ret;
@@ -164,7 +229,7 @@ deliver_mode(struct cfg *cfg, const char *queue_id, const char *recipient, const
 	req.data = data;
 	req.truncated = req.size > req.len;
 	deliver_bounce(cfg, clf, &req, &out);
-	printf("%s\n", out.text);
+	printf("%s%s\n", out.text, log_problem);
 	fflush(stdout);
 	free(data);
 	classifier_free(&clf);
@@ -177,6 +242,7 @@ int
 main(int argc, char **argv)
 {
 	const char *config = NULL, *queue_id = NULL, *recipient = NULL, *client = NULL;
+	const char *user = NULL;
 	static const struct option longopts[] = {
 		{ "classify", no_argument, NULL, 'C' },
 		{ "explain", no_argument, NULL, 'E' },
@@ -190,7 +256,7 @@ main(int argc, char **argv)
 	msg_open("rebound-pipe", 0, MSG_TO_STDERR);
 	/* An allocation failure or other fatal error must defer, never bounce. */
 	msg_set_fatal_status(EX_TEMPFAIL);
-	while ((ch = getopt_long(argc, argv, "a:c:nq:r:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "a:c:nq:r:u:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			classify = 1;
@@ -213,6 +279,9 @@ main(int argc, char **argv)
 		case 'r':
 			recipient = optarg;
 			break;
+		case 'u':
+			user = optarg;
+			break;
 		case 'v':
 			msg_set_verbose(1);
 			break;
@@ -230,18 +299,13 @@ main(int argc, char **argv)
 	}
 	if (explain || optind != argc || (!check_only && (queue_id == NULL || recipient == NULL)))
 		usage();
+	if (check_only)
+		return check_mode(config, user);
 	if (cfg_load(config, &cfg, &error) < 0) {
-		if (check_only) {
-			fprintf(stderr, "rebound-pipe: %s\n", error);
-			free(error);
-			return EX_CONFIG;
-		}
 		msg_open("rebound-pipe", msg_facility_code("mail"), MSG_TO_SYSLOG);
 		msg_error("%s", error);
 		free(error);
 		tempfail("4.3.5 rebound-pipe configuration error; see the mail log");
 	}
-	if (check_only)
-		return check_mode(cfg);
 	return deliver_mode(cfg, queue_id, recipient, client);
 }

@@ -284,6 +284,13 @@ rules_expand(const struct rules *rs, const char *value, struct buf *out)
 		}
 		p += n + (p[n] == ',');
 	}
+	/*
+	 * What is left must be plain words: an '@' inside an item ("+@x"),
+	 * or one a set's own value brought in, would send the condition
+	 * back to rules_defer() for ever.
+	 */
+	if (strchr(buf_str(out), '@') != NULL)
+		return "'@' may only begin an item that names a @set";
 	return NULL;
 }
 

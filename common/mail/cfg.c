@@ -70,6 +70,7 @@ static const struct cfg_param cfg_params[] = {
 	P(milter_pid_file, CFG_STR, "/run/rebound/rebound-milter.pid", 0, 0),
 	P(milter_spool_directory, CFG_STR, "/var/lib/rebound/spool", 0, 0),
 	P(milter_queue_size, CFG_COUNT, "10000", 1, 1000000),
+	P(milter_record_timeout, CFG_TIME, "5s", 1, 20),
 	P(sender_domains, CFG_LIST, "", 0, 0),
 	P(token_header, CFG_BOOL, "no", 0, 0),
 	P(bounce_classic_verp, CFG_BOOL, "yes", 0, 0),
@@ -271,6 +272,80 @@ cfg_lookup(const char *name, size_t len)
 	return NULL;
 }
 
+/*
+ * cfg_distance - the edit distance between a and the len characters at b
+ * (insertions, deletions, substitutions and swaps of neighbours), or
+ * more than limit when it is more.  Names are short: one row of the
+ * table fits on the stack.
+ */
+static size_t
+cfg_distance(const char *a, const char *b, size_t len, size_t limit)
+{
+	size_t alen = strlen(a), prev2[64], prev[64], cur[64];
+
+	if (alen >= 64 || len >= 64)
+		return limit + 1;
+	for (size_t j = 0; j <= len; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= alen; i++) {
+		size_t best;
+
+		cur[0] = best = i;
+		for (size_t j = 1; j <= len; j++) {
+			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			size_t d = prev[j - 1] + cost;
+
+			if (prev[j] + 1 < d)
+				d = prev[j] + 1;
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < d)
+				d = prev2[j - 2] + 1;
+			cur[j] = d;
+			if (d < best)
+				best = d;
+		}
+		if (best > limit)
+			return limit + 1;
+		memcpy(prev2, prev, sizeof(prev));
+		memcpy(prev, cur, sizeof(cur));
+	}
+	return prev[len];
+}
+
+/*
+ * cfg_suggest - the parameter whose name is closest to the len characters
+ * at name, or NULL when none is close: a name that lacks the first
+ * words of a longer one ("pid_file"), else one a few typos away (a letter
+ * wrong, too many or too few, two letters swapped).
+ */
+static const char *
+cfg_suggest(const char *name, size_t len)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+
+	for (size_t i = 0; i < CFG_NPARAMS; i++) {
+		const char *full = cfg_params[i].name;
+		size_t flen = strlen(full);
+
+		if (len + 1 < flen && full[flen - len - 1] == '_' &&
+		    strncasecmp(full + flen - len, name, len) == 0)
+			return full;
+	}
+	for (size_t i = 0; i < CFG_NPARAMS; i++) {
+		size_t limit = strlen(cfg_params[i].name) / 4 + 1;
+		size_t d = cfg_distance(cfg_params[i].name, name, len, limit);
+
+		if (d <= limit && d < best_d) {
+			best = cfg_params[i].name;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
 /* cfg_defaults - a configuration with every default applied */
 static struct cfg *
 cfg_defaults(const char *name)
@@ -305,8 +380,12 @@ cfg_setting(struct cfg *cfg, const char *name, int lineno, const char *line, cha
 	for (key_end = eq; key_end > line && isspace((unsigned char)key_end[-1]); key_end--)
 		;
 	if ((p = cfg_lookup(line, (size_t)(key_end - line))) == NULL) {
-		*error_r = cfg_error("%s, line %d: unknown parameter \"%.*s\"", name, lineno,
-				     (int)(key_end - line > 64 ? 64 : key_end - line), line);
+		const char *near = cfg_suggest(line, (size_t)(key_end - line));
+
+		*error_r = cfg_error("%s, line %d: unknown parameter \"%.*s\"%s%s%s", name, lineno,
+				     (int)(key_end - line > 64 ? 64 : key_end - line), line,
+				     near != NULL ? " (did you mean \"" : "", near != NULL ? near : "",
+				     near != NULL ? "\"?)" : "");
 		return -1;
 	}
 	for (value = eq + 1; isspace((unsigned char)*value); value++)

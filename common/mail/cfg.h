@@ -74,6 +74,7 @@ struct cfg {
 	char *milter_pid_file;		/* written when the milter daemonizes */
 	char *milter_spool_directory;	/* records wait here while the database is down */
 	size_t milter_queue_size;	/* records in memory before they spill to the spool */
+	unsigned milter_record_timeout;	/* seconds a reply waits for its record to be stored */
 	char **sender_domains;		/* envelope sender domains whose mail gets a token */
 	bool token_header;		/* add X-Rebound-Token to outbound mail */
 	bool bounce_classic_verp;	/* accept prefix+user=domain at the bounce domains */

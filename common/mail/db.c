@@ -1,30 +1,70 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* db - libpq wrapper: parameterised statements, checked results. */
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mail/db.h"
-#include "util/msg.h"
 #include "util/xalloc.h"
+#include "util/msg.h"
 
 struct db {
 	PGconn *conn;
 	char sqlstate[6];	/* of the last failed statement, or "" */
 };
 
+size_t
+db_join_lines(const char *text, char *out, size_t size)
+{
+	size_t n = 0;
+	bool pending = false;	/* a line break seen, not yet written */
+
+	if (size == 0)
+		return 0;
+	for (const char *p = text; *p != '\0' && n + 1 < size; p++) {
+		if (*p == '\n' || *p == '\r') {
+			pending = n > 0;
+			while (p[1] == ' ' || p[1] == '\t' || p[1] == '\n' || p[1] == '\r')
+				p++;
+			continue;
+		}
+		if (pending) {
+			/*
+			 * A line that starts with a capital after one that ends
+			 * without punctuation is a sentence of its own ("... No
+			 * such file or directory" / "Is the server running...");
+			 * otherwise it continues the sentence before.
+			 */
+			bool sentence = isupper((unsigned char)*p) && !ispunct((unsigned char)out[n - 1]);
+
+			if (sentence && n + 2 < size)
+				out[n++] = ';';
+			if (n + 1 < size)
+				out[n++] = ' ';
+			pending = false;
+			if (n + 1 >= size)
+				break;
+		}
+		out[n++] = *p == '\t' ? ' ' : *p;
+	}
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+	return n;
+}
+
 /* db_error - an allocated one-line error from libpq's message */
 static char *
 db_error(const char *what, const char *detail)
 {
-	char text[512];
-	size_t n;
+	char joined[512], text[sizeof(joined) + 128];
 
-	snprintf(text, sizeof(text), "%s: %s", what,
-		 detail != NULL && *detail != '\0' ? detail : "unknown error");
-	/* libpq messages end in a newline and may span lines: keep one. */
-	n = strcspn(text, "\n");
-	text[n] = '\0';
+	/* libpq messages end in a newline and may span lines: join them. */
+	db_join_lines(detail != NULL && *detail != '\0' ? detail : "unknown error", joined,
+		      sizeof(joined));
+	snprintf(text, sizeof(text), "%s: %s", what, joined);
 	return xstrdup(text);
 }
 
@@ -38,22 +78,18 @@ db_keep_sqlstate(struct db *db, const PGresult *res)
 }
 
 /*
- * db_notice - what the server says beside a result goes to the log: a
- * WARNING a trigger raises, or its word that it is shutting down before a
- * failover.  libpq's default writes it to stderr, which for rebound-pipe
- * is the output pipe(8) reads, where the "4.x.x" status line must come
- * first.  The first line is enough; the rest is context.
+ * db_notice - what the server says outside a result (a trigger's WARNING,
+ * a FATAL when the connection is cut): one log line, not libpq's raw
+ * lines on standard error, which is rebound-pipe's channel to Postfix
  */
 static void
-db_notice(void *unused, const char *message)
+db_notice(void *arg, const char *message)
 {
-	int len = (int)strcspn(message, "\n");
+	char text[512];
 
-	(void)unused;
-	if (strncmp(message, "WARNING:", 8) == 0)
-		msg_warn("database: %.*s", len, message);
-	else
-		msg_info("database: %.*s", len, message);
+	(void)arg;
+	db_join_lines(message, text, sizeof(text));
+	msg_warn("database: %s", text);
 }
 
 int
@@ -80,12 +116,12 @@ db_connect(const struct db_params *params, struct db **db_r, char **error_r)
 		free(db);
 		return -1;
 	}
-	(void)PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		*error_r = db_error("connect to database", PQerrorMessage(db->conn));
 		db_free(&db);
 		return -1;
 	}
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	*db_r = db;
 	return 0;
 }

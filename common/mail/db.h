@@ -2,6 +2,8 @@
 #ifndef REBOUND_DB_H
 #define REBOUND_DB_H
 
+#include <stddef.h>
+
 #include <libpq-fe.h>
 
 /*
@@ -75,5 +77,13 @@ int db_connection_ok(const struct db *db);
  * *error_r if any statement fails; the statements after it do not run.
  */
 int db_exec_script(struct db *db, const char *sql, char **error_r);
+
+/*
+ * db_join_lines - libpq's message text as one line in out (of size size,
+ * always terminated): line breaks and the indentation after them become
+ * one space, or "; " where the next line begins a sentence of its own,
+ * and the final newline goes.  Returns the length written.
+ */
+size_t db_join_lines(const char *text, char *out, size_t size);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ static const char *msg_fatal_line;
 static void (*msg_fatal_hook)(void);
 static int msg_verbose;
 static int msg_file_fd = -1;
+static atomic_bool msg_quiet_stderr;
 
 static const struct {
 	const char *name;
@@ -97,7 +99,12 @@ msg_open(const char *ident, int facility, enum msg_flags flags)
 		g_log_set_writer_func(msg_glib_writer, NULL, NULL);
 }
 
-/* msg_log_file - add a log file destination */
+/*
+ * msg_log_file - add a log file destination.  Opening it again (the
+ * milter's SIGHUP, after a rotation) puts the new file behind the same
+ * descriptor with dup2(), which other threads' writes see whole: they
+ * write to the old file or to the new one, never to a closed descriptor.
+ */
 int
 msg_log_file(const char *path)
 {
@@ -105,9 +112,80 @@ msg_log_file(const char *path)
 
 	if (fd < 0)
 		return -1;
-	if (msg_file_fd >= 0)
-		close(msg_file_fd);
-	msg_file_fd = fd;
+	if (msg_file_fd < 0) {
+		msg_file_fd = fd;
+		return 0;
+	}
+	if (dup3(fd, msg_file_fd, O_CLOEXEC) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+void
+msg_stderr_quiet(bool quiet)
+{
+	atomic_store(&msg_quiet_stderr, quiet);
+}
+
+/* msg_check_error - an allocated "log_file PATH: text" */
+static char *
+msg_check_error(const char *path, const char *text, const char *more)
+{
+	char e[2048];
+	char *copy;
+
+	snprintf(e, sizeof(e), "log_file %.512s: %.256s%.1200s", path, text, more);
+	/* Not xstrdup(): xalloc logs through this module, which stays below it. */
+	if ((copy = strdup(e)) == NULL)
+		msg_fatal("out of memory");
+	return copy;
+}
+
+int
+msg_log_file_check(const char *path, bool created_for_us, char **error_r)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (path[0] != '/') {
+		*error_r = msg_check_error(path, "want an absolute path", "");
+		return -1;
+	}
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			*error_r = msg_check_error(path, "not a regular file", "");
+			return -1;
+		}
+		if (access(path, W_OK) < 0) {
+			*error_r = msg_check_error(path, strerror(errno),
+						   "; make it writable by the user the program runs "
+						   "as (see rebound.conf(5))");
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		char more[1200];
+
+		snprintf(more, sizeof(more), " %.512s does not exist; make it for the user the "
+			 "programs run as (install -d -o rebound -g adm -m 750 %.512s)", dir, dir);
+		*error_r = msg_check_error(path, "its directory", more);
+		return -1;
+	}
+	if (!created_for_us && access(dir, W_OK | X_OK) < 0) {
+		*error_r = msg_check_error(path, "cannot be created: ",
+					   "its directory is not writable by the user the program "
+					   "runs as (see rebound.conf(5))");
+		return -1;
+	}
 	return 0;
 }
 
@@ -174,7 +252,7 @@ msg_emit(int priority, const char *label, const char *fmt, va_list ap)
 
 	if (msg_flags_set & MSG_TO_SYSLOG)
 		syslog(priority, "%s%s", label, line);
-	if (msg_flags_set & MSG_TO_STDERR) {
+	if ((msg_flags_set & MSG_TO_STDERR) && !atomic_load(&msg_quiet_stderr)) {
 		char out[LIMIT_LOG_LINE + 128];
 		int len = snprintf(out, sizeof(out), "%s: %s%s\n", msg_ident, label, line);
 

@@ -2,6 +2,7 @@
 #ifndef REBOUND_MSG_H
 #define REBOUND_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -30,6 +31,20 @@ void msg_open(const char *ident, int facility, enum msg_flags flags);
 
 /* msg_log_file - also append records to this file; returns -1 on error */
 int msg_log_file(const char *path);
+
+/*
+ * msg_log_file_check - whether this process can append to the log file
+ * path, creating it if it does not exist (unless created_for_us: then
+ * someone else creates it, and only its directory must exist).  -1 and
+ * *error_r, an allocated message saying what to do, if not.
+ */
+int msg_log_file_check(const char *path, bool created_for_us, char **error_r);
+
+/*
+ * msg_stderr_quiet - stop (or resume) writing to standard error, the one
+ * change a program may make after its threads have started
+ */
+void msg_stderr_quiet(bool quiet);
 
 /* msg_facility_code - syslog facility by name ("mail", "local0"); -1 if unknown */
 int msg_facility_code(const char *name);

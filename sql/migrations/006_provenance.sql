@@ -149,16 +149,25 @@ BEGIN
     RETURN e;
 END $$;
 
+-- Like the policy, corroboration never makes an insert fail: an error
+-- leaves the event unverified, with a warning.
 CREATE FUNCTION rebound.events_corroborate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN rebound.event_corroborate(NEW);
+EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'rebound: event left unverified: %', SQLERRM;
+    RETURN NEW;
 END $$;
 CREATE TRIGGER events_corroborate BEFORE INSERT ON rebound.events
     FOR EACH ROW EXECUTE FUNCTION rebound.events_corroborate();
 
 -- When the milter records a message's recipients, the reports that came
--- first are judged again.  Their upgrade fires the policy (below).
+-- first are judged again, and linked to their recipient.  Their upgrade
+-- fires the policy (below).  This runs after the milter's statement, in
+-- statements of its own: it sees a report that rebound-pipe committed
+-- while the milter's statement was running, which a link made inside that
+-- statement, with its older snapshot, would miss.
 CREATE FUNCTION rebound.recipients_corroborate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -178,6 +187,16 @@ BEGIN
              WHERE id = e.id;
         END IF;
     END LOOP;
+    -- The others: linked by address, or to the message's only recipient.
+    UPDATE rebound.events ev SET recipient_id = a.id
+      FROM added a
+     WHERE ev.message_id = a.message_id AND ev.recipient_id IS NULL
+       AND (ev.recipient = a.address
+            OR (SELECT count(*) FROM added o WHERE o.message_id = a.message_id) = 1);
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    -- The milter's record is stored all the same; the links can be made later.
+    RAISE WARNING 'rebound: reports not linked to their recipients: %', SQLERRM;
     RETURN NULL;
 END $$;
 -- The events that wait for their message's recipients, found cheaply.

@@ -71,4 +71,57 @@ like "$(rebound_run suppress list | tr '\n' ' ')" "bob@bad.example +userunknown 
 	"rebound suppress list shows it"
 is "$(q "SELECT count(*) FROM rebound.policy_errors")" 0 "no policy errors"
 
+# --- PostgreSQL restarts while bounces flow: --follow carries on ---------------
+# A listener follows while rebound-pipe stores a bounce every tenth of a
+# second.  Its connection is cut once (the bounces go on meanwhile), then
+# PostgreSQL stops for two seconds.  Each time the listener connects again
+# and prints what was committed meanwhile: in the end it has printed every
+# event recorded since it started, each once, in order.
+base=$(q "SELECT coalesce(max(id), 0) FROM rebound.events")
+# Not through rebound_run: $! must be the listener, which only a signal stops.
+"$T/bin/rebound" -c "$T/etc/rebound.conf" events --follow --json >"$T/follow.json" \
+	2>"$T/follow.err" &
+fpid=$!
+RB_PIDS="$RB_PIDS $fpid"
+wait_for 10 grep -qs "following events" "$T/follow.err"
+flow() {	# a bounce to a return path of its own, every 0.1 s, until stop-flow
+	local i=0
+	while [ ! -e "$T/stop-flow" ]; do
+		i=$((i + 1))
+		pipe_run -q FLOW$i -r "bounces+u$i=bad.example@$BOUNCE_DOMAIN" \
+			<"$D/postfix-rejected.eml" >/dev/null 2>&1
+		sleep 0.1
+	done
+}
+printed() { [ "$(wc -l <"$T/follow.json")" -ge "$1" ]; }
+flow &
+flowpid=$!
+RB_PIDS="$RB_PIDS $flowpid"
+wait_for 10 printed 5
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rebound'" \
+	>/dev/null
+wait_for 10 grep -qs "connected again" "$T/follow.err"
+like "$(grep "connected again" "$T/follow.err")" "connected again; [1-9][0-9]* events recorded meanwhile" \
+	"after its connection was cut, the listener read the events it missed"
+pg_stop
+sleep 2
+pg_resume
+again() { [ "$(grep -c "connected again" "$T/follow.err")" -ge 2 ]; }
+wait_for 30 again
+ok $? "the listener connects again after PostgreSQL restarts"
+wait_for 10 printed $(($(q "SELECT count(*) FROM rebound.events WHERE id > $base") + 5))
+touch "$T/stop-flow"
+wait "$flowpid"
+want=$(q "SELECT id FROM rebound.events WHERE id > $base ORDER BY id" | paste -sd' ')
+wait_for 10 printed "$(wc -w <<<"$want")"
+got=$(sed 's/^{"id":\([0-9]*\),.*/\1/' "$T/follow.json" | paste -sd' ')
+is "$got" "$want" "it printed every event recorded since it started, once each, in order"
+diag "$(wc -w <<<"$want") events followed across the restart"
+kill "$fpid"
+wait "$fpid" 2>/dev/null
+like "$(grep 'lost the database connection' "$T/follow.err" | head -1)" \
+	"^rebound: warning: lost the database connection, connecting again: [^?]+$" \
+	"the broken connection is said in one line, libpq's lines joined (no ??)"
+is "$(grep -v '^rebound: ' "$T/follow.err")" "" "libpq wrote nothing of its own on standard error"
+
 done_testing

@@ -36,6 +36,7 @@ mode_is /usr/share/doc/rebound/README.md 644
 mode_is /usr/share/doc/rebound/rebound.conf.example 644
 mode_is /usr/share/doc/rebound/contrib/postfix/master.cf 644
 mode_is /usr/share/doc/rebound/contrib/systemd/rebound-milter.service 644
+mode_is /usr/share/doc/rebound/contrib/sysv/rebound-milter 644
 mode_is /usr/lib/systemd/system/rebound-milter.service 644
 mode_is /usr/share/rebound 755
 
@@ -65,6 +66,28 @@ sed 's|^ExecStart=.*|ExecStart=/bin/true -f|' "$R/usr/lib/systemd/system/rebound
 	>"$T/unit/rebound-milter.service"
 out=$(systemd-analyze verify --man=no "$T/unit/rebound-milter.service" 2>&1)
 is "$out" "" "systemd-analyze verify finds nothing to say"
+
+# The installed contrib files and man pages name the installed paths.
+DOC=$R/usr/share/doc/rebound
+like "$(grep 'argv=' "$DOC/contrib/postfix/master.cf")" \
+	"^  user=rebound argv=/usr/lib/rebound/rebound-pipe -c /etc/rebound/rebound.conf -q " \
+	"the installed master.cf runs the installed rebound-pipe"
+like "$(grep 'argv=' "$R/usr/share/man/man8/rebound-pipe.8")" "argv=/usr/lib/rebound/rebound-pipe$" \
+	"and so does rebound-pipe(8)'s example"
+is "$(grep -E '^(DAEMON|CONFIG)=' "$DOC/contrib/sysv/rebound-milter" | paste -sd' ')" \
+	"DAEMON=/usr/sbin/rebound-milter CONFIG=/etc/rebound/rebound.conf" \
+	"the init script runs the installed rebound-milter"
+like "$(grep -A1 builtin_rules_directory "$R/usr/share/man/man5/rebound.conf.5" | head -1)" \
+	"Li /usr/share/rebound/rules$" "rebound.conf(5) gives the installed rules directory"
+is "$(grep -rl /usr/local "$R/usr/share/man" "$DOC/contrib" "$DOC/rebound.conf.example")" "" \
+	"no installed man page or contrib file names /usr/local"
+sh -n "$DOC/contrib/sysv/rebound-milter"
+ok $? "the init script is valid sh"
+"${MAKE_INSTALL[@]}" DESTDIR="$T/opt" PREFIX=/opt/rebound SYSCONFDIR=/opt/rebound/etc install \
+	>"$T/log/install-opt.log" 2>&1
+like "$(grep 'argv=' "$T/opt/opt/rebound/share/doc/rebound/contrib/postfix/master.cf")" \
+	"argv=/opt/rebound/lib/rebound/rebound-pipe -c /opt/rebound/etc/rebound.conf " \
+	"with another PREFIX and SYSCONFDIR, master.cf follows them"
 
 # The installed tool works from the installed schema.
 pg_start

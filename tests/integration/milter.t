@@ -35,8 +35,18 @@ is "$(q "SELECT queue_id, message_id_header, envelope_sender, tags->>'campaign',
 	FROM rebound.messages m WHERE token = '$token'")" \
 	"4A1B2C3D|outbound.4A1B2C3D@client.example|ann@$SENDER_DOMAIN|spring|news|rcpt1@good.example" \
 	"message row: queue id, Message-ID, sender, tags, recipient"
-grep -q '4A1B2C3D: X-Rebound-Tag ignored: tag without' "$MILTER_LOG"
+grep -q '4A1B2C3D: X-Rebound-Tag ignored: tag without .* (1 of 2 headers)$' "$MILTER_LOG"
 ok $? "the malformed tag header is logged, not refused"
+
+# 10,000 more tag headers: 16 tags are kept, and the rest cost one log line.
+mt_run outbound.lua SENDER=ann@$SENDER_DOMAIN RCPT=flood@good.example QID=4A1B2C40 FLOOD=10000
+ok $? "outbound.lua: 10,000 X-Rebound-Tag headers"
+is "$(grep -c '4A1B2C40: X-Rebound-Tag' "$MILTER_LOG")" 1 "they are logged in one line"
+like "$(grep '4A1B2C40: X-Rebound-Tag' "$MILTER_LOG")" \
+	"ignored: tag without .* \(9987 of 10002 headers\)$" "which counts the headers ignored"
+wait_for 10 sql_is "SELECT count(*) FROM rebound.recipients WHERE address = 'flood@good.example'" 1
+is "$(q "SELECT (SELECT count(*) FROM jsonb_object_keys(tags)) FROM rebound.messages
+	WHERE queue_id = '4A1B2C40'")" 16 "and the message keeps 16 tags"
 
 # A recipient in Latin-1, not UTF-8: PostgreSQL would refuse the raw bytes,
 # so the milter repairs them and the record is stored, not dropped.
@@ -108,24 +118,31 @@ ok $? "the record went to the spool"
 milter_stop
 ok $? "milter stops cleanly on SIGTERM"
 pg_resume
+sleep 1
+replayed_after=$(date +%s.%N)
 milter_start
 wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = '8E5F6071'" 1
 ok $? "spooled record stored after a restart with the database back"
+is "$(q "SELECT created_at < to_timestamp($replayed_after) FROM rebound.messages
+	WHERE queue_id = '8E5F6071'")" t "it keeps the time it was sent, not the time of the replay"
 spool_empty() { [ -z "$(ls "$MILTER_SPOOL")" ]; }
 wait_for 5 spool_empty
 ok $? "spool emptied"
 
 # --- neither the database nor the spool: milter_failure_action ----------------
 # With PostgreSQL down and the spool not writable, a record cannot be kept.
-# The record of the message in flight is lost (and logged); later messages
-# pass unchanged (the default policy, accept) rather than signed with a
-# token nobody recorded.  Once the spool works again, signing resumes at
-# once, without a restart and without waiting for the database.
+# The milter answers only once a record is kept, so the message in flight
+# passes unchanged (the default policy, accept) rather than signed with a
+# token nobody recorded, and so do later ones.  Once the spool works again,
+# signing resumes at once, without a restart and without waiting for the
+# database.
 pg_stop
 chmod 500 "$MILTER_SPOOL"
-mt_run outbound.lua SENDER=erin@$SENDER_DOMAIN RCPT=rcpt5@good.example QID=9A6B7C8D
-wait_for 15 milter_logged "spool write failed, record lost"
-ok $? "a record that can be neither stored nor spooled is logged as lost"
+mt_run untouched.lua SENDER=erin@$SENDER_DOMAIN RCPT=rcpt5@good.example QID=9A6B7C8D
+ok $? "a message whose record can be neither stored nor spooled passes unchanged"
+grep -q "spool write failed, 1 record lost" "$MILTER_LOG" &&
+	grep -q "9A6B7C8D: cannot store or spool the message record; accepting unchanged" "$MILTER_LOG"
+ok $? "the lost record and the policy are logged"
 mt_run untouched.lua SENDER=erin@$SENDER_DOMAIN RCPT=rcpt6@good.example
 ok $? "the next message passes unchanged (milter_failure_action = accept)"
 grep -q "the spool is not writable; accepting unchanged" "$MILTER_LOG"
@@ -140,6 +157,38 @@ wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = 'AB7C
 ok $? "and its record reaches the database"
 wait_for 20 milter_logged "suppression list available again"
 ok $? "the suppression list's loader says when it has the database back"
+
+# --- a writer held up: the reply waits, then the milter spools the record ------
+# The end-of-message reply waits until the record is committed or synced to
+# the spool, for milter_record_timeout at most.  A lock holds the writer's
+# insert: the reply comes after the timeout, with the record in the spool,
+# and the record is in the database exactly once when the lock goes.
+milter_conf "milter_record_timeout = 1s"
+kill -HUP "$MILTER_PID"
+wait_for 10 eval '[ "$(grep -c "configuration reloaded" "$MILTER_LOG")" -ge 2 ]'
+coproc LOCKER { exec psql -XqAt 2>&1; }
+locker_pid=$LOCKER_PID
+printf 'BEGIN;\nLOCK TABLE rebound.messages IN SHARE ROW EXCLUSIVE MODE;\nSELECT 1;\n' >&"${LOCKER[1]}"
+read -r -t 10 line <&"${LOCKER[0]}"
+is "$line" 1 "a session holds a lock on rebound.messages"
+started=$(date +%s%3N)
+mt_run outbound.lua SENDER=fay@$SENDER_DOMAIN RCPT=held@good.example QID=C0FFEE01
+ok $? "outbound.lua: the message is signed while the writer is held"
+waited=$(($(date +%s%3N) - started))
+ok $((waited < 1000 || waited > 8000)) "the reply waited for the timeout, 1 s ($waited ms)"
+grep -q "C0FFEE01: record not stored within 1s; spooling it" "$MILTER_LOG" &&
+	grep -qs "C0FFEE01" "$MILTER_SPOOL"/*.spool
+ok $? "the milter spooled the record itself before it answered"
+printf 'COMMIT;\n' >&"${LOCKER[1]}"
+exec {LOCKER[1]}>&-
+wait "$locker_pid" 2>/dev/null
+wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = 'C0FFEE01'" 1
+ok $? "once the lock goes, the record is stored"
+wait_for 10 spool_empty
+ok $? "and the spool is emptied"
+is "$(q "SELECT count(*) FROM rebound.recipients WHERE address = 'held@good.example'")" 1 \
+	"exactly once"
+milter_conf
 
 # --- a bounce that comes before its message's record ---------------------------
 # The writer stores records a moment after the message is accepted, and a

@@ -26,6 +26,58 @@ err=$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/bad.conf" -n 2>&1)
 is "$?" 78 "-n with an unknown key exits EX_CONFIG"
 like "$err" "bad.conf, line 2: unknown parameter \"bogus_key\"" "error names file and line"
 
+# -n checks what a signed bounce will need, as the user master.cf runs
+# rebound-pipe as: run as root, -u names that user.
+pipe_check() {	# pipe_check KEY_FILE - -n with token_key_file = KEY_FILE, as root for nobody
+	{ cat "$T/etc/rebound.conf"; echo "token_key_file = $1"; } >"$T/etc/key.conf"
+	chmod 644 "$T/etc/key.conf"
+	ERR=$("$T/bin/rebound-pipe" -c "$T/etc/key.conf" -u nobody -n 2>&1)
+	RC=$?
+}
+head -c 32 /dev/urandom | base64 >"$T/etc/pipe.key"
+chown nobody "$T/etc/pipe.key"
+chmod 600 "$T/etc/pipe.key"
+pipe_check "$T/etc/pipe.key"
+is "$RC:$ERR" "0:" "-n -u nobody: a key the user can read, exit 0"
+pipe_check "$T/etc/missing.key"
+is "$RC:$ERR" "78:rebound-pipe: key file $T/etc/missing.key: No such file or directory" \
+	"-n: a missing key, exit 78"
+cp "$T/etc/pipe.key" "$T/etc/root.key"
+chown root "$T/etc/root.key"
+pipe_check "$T/etc/root.key"
+is "$RC:$ERR" "78:rebound-pipe: key file $T/etc/root.key: Permission denied" \
+	"-n as root: a key the user cannot read"
+chmod 644 "$T/etc/root.key"
+pipe_check "$T/etc/root.key"
+is "$RC:$ERR" "78:rebound-pipe: key file $T/etc/root.key: mode 644 lets others read or write it; chmod o-rw it" \
+	"-n: a world-readable key"
+printf 'too short\n' >"$T/etc/short.key"
+chown nobody "$T/etc/short.key"
+chmod 600 "$T/etc/short.key"
+pipe_check "$T/etc/short.key"
+is "$RC:$ERR" "78:rebound-pipe: key file $T/etc/short.key: want 16 to 1024 octets of secret, found 9 (make one with: head -c 32 /dev/urandom | base64)" \
+	"-n: a key too short"
+err=$("$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" -u root -n 2>&1)
+is "$?:$err" "78:rebound-pipe: user root is root; pipe(8) and rebound-pipe refuse to deliver as root" \
+	"-n -u root: refused"
+err=$("$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" -u no-such-user -n 2>&1)
+is "$?:$err" "78:rebound-pipe: user no-such-user: no such user (the user= of master.cf; name it with -u)" \
+	"-n -u: a user that does not exist"
+: >"$T/log/root-only.log"
+chmod 600 "$T/log/root-only.log"
+{ cat "$T/etc/rebound.conf"; echo "log_file = $T/log/root-only.log"; } >"$T/etc/log.conf"
+chmod 644 "$T/etc/log.conf"
+err=$("$T/bin/rebound-pipe" -c "$T/etc/log.conf" -u nobody -n 2>&1)
+like "$?:$err" "^78:rebound-pipe: log_file $T/log/root-only.log: Permission denied; make it writable" \
+	"-n: a log file the user cannot write"
+# Delivered all the same, and Postfix, which logs our output line, says why
+# nothing reached the log file.
+sed 's/dora/logf/g' "$D/remote-ndr.eml" >"$T/logf.eml"
+out=$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/log.conf" -q LOGF1 \
+	-r "bounces+logf=remote.example@$BOUNCE_DOMAIN" <"$T/logf.eml")
+is "$?:$out" "0:1 event recorded, 1 new; log_file: Permission denied" \
+	"a log file it cannot open: delivered, and said in the line Postfix logs"
+
 # --- root is refused, and the bounce deferred, not lost -------------------
 out=$("$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" -q ROOT1 -r x@y <"$D/postfix-rejected.eml")
 is "$?" 75 "delivery as root exits EX_TEMPFAIL"

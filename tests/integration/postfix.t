@@ -27,6 +27,11 @@ smtp_inject "bounces+dora=remote.example@$BOUNCE_DOMAIN" "$D/remote-ndr.eml"
 ok $? "remote NDR accepted over SMTP with MAIL FROM:<>"
 smtp_inject "bounces+dora=remote.example@$BOUNCE_DOMAIN" "$D/remote-ndr.eml"
 ok $? "the same NDR accepted a second time"
+# An NDR without a Message-ID, twice: Postfix gives each copy a new one.
+sed -e '/^Message-Id:/d' -e 's/dora/erin/g' "$D/remote-ndr.eml" >"$T/ndr-no-msgid.eml"
+smtp_inject "bounces+erin=remote.example@$BOUNCE_DOMAIN" "$T/ndr-no-msgid.eml" &&
+	smtp_inject "bounces+erin=remote.example@$BOUNCE_DOMAIN" "$T/ndr-no-msgid.eml"
+ok $? "an NDR without a Message-ID accepted twice"
 
 # --- remote 550 at RCPT ----------------------------------------------------
 wait_for 30 events_at_least 1 "recipient = 'bob@bad.example'"
@@ -52,6 +57,14 @@ wait_for 30 events_at_least 1 "recipient = 'dora@remote.example'"
 sleep 1
 is "$(q "SELECT kind || '|' || sync || '|' || reason FROM rebound.events WHERE recipient = 'dora@remote.example'")" \
 	"bounced|false|mailboxfull" "remote NDR is an async bounce, recorded once though sent twice"
+wait_for 30 events_at_least 1 "recipient = 'erin@remote.example'"
+wait_for 30 queue_empty
+is "$(count "recipient = 'erin@remote.example'")" 1 \
+	"an NDR without a Message-ID is recorded once too, whatever Message-ID Postfix added"
+is "$(grep -c 'to=<bounces+erin=remote.example@.*relay=rebound.*status=sent' "$T/log/maillog")" 2 \
+	"both copies were delivered to rebound-pipe"
+like "$(grep -h 'to=<bounces+erin=' "$T/log/rebound.log" | tail -1)" "new=0" \
+	"the second one added nothing"
 
 # --- delay warning, then expiry ---------------------------------------------
 wait_for 30 events_at_least 1 "recipient = 'carol@slow.example' AND kind = 'delayed'"

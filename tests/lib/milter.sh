@@ -22,6 +22,7 @@ milter_init() {
 	chown nobody "$T/etc/token.key"
 	chmod 600 "$T/etc/token.key"
 	MILTER_SPOOL="$T/milter-spool"
+	MILTER_PID_FILE="$T/run/rebound-milter.pid"
 	MILTER_LOG="$T/log/rebound.log"
 }
 
@@ -30,6 +31,7 @@ milter_conf() {
 		"milter_socket = ${MILTER_SOCKET:-inet:$P_MILTER@127.0.0.1}" \
 		"milter_user = nobody" \
 		"milter_spool_directory = $MILTER_SPOOL" \
+		"milter_pid_file = $MILTER_PID_FILE" \
 		"sender_domains = $SENDER_DOMAIN" \
 		"token_key_file = $T/etc/token.key" \
 		"token_header = yes" \

@@ -1,8 +1,9 @@
 -- untouched.lua - mail from a sender outside sender_domains passes with
 -- no header edits (and, checked by milter.t, no new return path).
--- Globals from -D: SOCK, SENDER, RCPT.
+-- Globals from -D: SOCK, SENDER, RCPT, and optionally QID.
 local conn = mt.connect(SOCK, 40, 0.25)
 if conn == nil then error("cannot connect to " .. SOCK) end
+if QID ~= nil then mt.macro(conn, SMFIC_MAIL, "i", QID) end
 if mt.mailfrom(conn, "<" .. SENDER .. ">") ~= nil then error("mailfrom failed") end
 if mt.getreply(conn) ~= SMFIR_CONTINUE then error("MAIL not continued") end
 mt.macro(conn, SMFIC_RCPT, "{rcpt_mailer}", "smtp")

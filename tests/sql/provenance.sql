@@ -7,7 +7,7 @@
 \pset tuples_only true
 SET client_min_messages = error;
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 -- A message the milter recorded: token t1, two recipients; t2 one recipient.
 INSERT INTO rebound.messages (id, token) VALUES (7001, 't1'), (7002, 't2'), (7003, 't3');
@@ -146,10 +146,14 @@ SELECT ok(pg_temp.suppressed('pat@p.example'), 'and the policy acts then');
 INSERT INTO rebound.messages (id, token) VALUES (7004, 't4');
 SELECT pg_temp.ev('bounced', 'mallory@m.example', true, 7004, true);
 SELECT pg_temp.ev('bounced', 'quinn@q.example', true, 7004, true);
+SELECT pg_temp.ev('bounced', 'rita@q.example', false, 7004, false, p_reason => 'mailboxfull');
 INSERT INTO rebound.recipients (message_id, address) VALUES
     (7004, 'quinn@q.example'), (7004, 'rita@q.example');
+SELECT ok((SELECT recipient_id IS NOT NULL AND provenance = 'unverified' FROM rebound.events
+            WHERE recipient = 'rita@q.example'),
+          'a report with no token is linked to its recipient when the recipients come, unverified');
 SELECT is((SELECT string_agg(recipient || ':' || provenance, ',' ORDER BY recipient)
-             FROM rebound.events WHERE message_id = 7004),
+             FROM rebound.events WHERE message_id = 7004 AND token_verified),
           'mallory@m.example:unverified,quinn@q.example:verified',
           'when the recipients arrive, only the ones the message had become verified');
 

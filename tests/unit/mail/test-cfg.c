@@ -15,6 +15,14 @@ static const struct {
 	{ "# comment\n\n  # indented comment\n", NULL },
 	{ "database = dbname=x\n", NULL },
 	{ "bogus = 1\n", "test.conf, line 1: unknown parameter \"bogus\"" },
+	/* Typos get a suggestion: a letter wrong, missing, doubled, swapped. */
+	{ "datbase = x\n", "unknown parameter \"datbase\" (did you mean \"database\"?)" },
+	{ "milter_scoket = x\n", "\"milter_scoket\" (did you mean \"milter_socket\"?)" },
+	{ "bounce_domain = x\n", "\"bounce_domain\" (did you mean \"bounce_domains\"?)" },
+	{ "token_keyfile = x\n", "\"token_keyfile\" (did you mean \"token_key_file\"?)" },
+	{ "Log_File = x\n", "\"Log_File\" (did you mean \"log_file\"?)" },
+	/* A name left without its first words. */
+	{ "pid_file = x\n", "\"pid_file\" (did you mean \"milter_pid_file\"?)" },
 	{ "\n\nmax_message_size = lots\n", "test.conf, line 3: max_message_size: bad size" },
 	{ "max_message_size = 1k\n", "line 1: max_message_size: value \"1k\" out of range" },
 	{ "db_connect_timeout = 5x\n", "line 1: db_connect_timeout: bad time" },
@@ -82,6 +90,10 @@ main(void)
 		if (ret < 0)
 			free(error);
 	}
+
+	tap_is_int(cfg_parse("bogus = 1\n", 10, "t", &cfg, &error), -1, "an unknown name");
+	tap_is_str(error, "t, line 1: unknown parameter \"bogus\"", "far from every name: no suggestion");
+	free(error);
 
 	tap_is_int(cfg_parse("", 0, "empty", &cfg, &error), 0, "defaults");
 	tap_is_str(cfg->database, "dbname=rebound", "default database");

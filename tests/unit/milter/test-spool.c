@@ -71,6 +71,31 @@ main(void)
 	mrec_free(&back);
 	free(line);
 	mrec_free(&rec);
+	/* The time a record was made survives; old lines have none. */
+	rec = mrec_create('E');
+	tap_ok(rec->made_us > 1700000000LL * 1000000, "a new record has the time it was made");
+	rec->made_us = 1795425518123456LL;
+	mrec_add(rec, "x");
+	line = mrec_encode(rec, &len);
+	tap_ok(strncmp(line, "E@1795425518123456\tx\n", len) == 0, "the time is written after the kind");
+	back = mrec_decode(line, len - 1);
+	tap_ok(back != NULL && back->made_us == 1795425518123456LL && back->n == 1 &&
+	       strcmp(back->f[0], "x") == 0, "and read back");
+	mrec_free(&back);
+	free(line);
+	mrec_free(&rec);
+	back = mrec_decode("M\tx", 3);
+	tap_ok(back != NULL && back->made_us == 0 && back->n == 1, "a line without a time reads as 0");
+	mrec_free(&back);
+	back = mrec_decode("M@\tx", 4);
+	tap_ok(back == NULL, "an empty time refused");
+	back = mrec_decode("M@12a\tx", 6);
+	tap_ok(back == NULL, "a time with a letter refused");
+	back = mrec_decode("M@99999999999999999999999\tx", 26);
+	tap_ok(back == NULL, "a time too long refused");
+	back = mrec_decode("E@17", 4);
+	tap_ok(back != NULL && back->made_us == 17 && back->n == 0, "a time and no fields");
+	mrec_free(&back);
 	tap_ok(mrec_decode("X\tfoo", 5) == NULL, "unknown kind refused");
 	tap_ok(mrec_decode("E\tbad%zz", 8) == NULL, "bad escape refused");
 	tap_ok(mrec_decode("Efoo", 4) == NULL, "missing tab refused");
@@ -98,9 +123,18 @@ main(void)
 	rec = numbered(5);
 	spool_append(spool, rec, &error);
 	mrec_free(&rec);
+	/* Several at once, with one sync, keep their order. */
+	{
+		struct mrec *many[3] = { numbered(6), numbered(7), numbered(8) };
+
+		tap_ok(spool_append_many(spool, (const struct mrec *const *)many, 3, &error) == 0,
+		       "append three records at once");
+		for (int i = 0; i < 3; i++)
+			mrec_free(&many[i]);
+	}
 	n = spool_replay(spool, collect, &seen, &bad, &error);
-	tap_is_int(n, 6, "replay hands over all six records");
-	tap_is_str(seen.last, "r5", "oldest first, newest last");
+	tap_is_int(n, 9, "replay hands over all nine records");
+	tap_is_str(seen.last, "r8", "oldest first, newest last");
 	tap_ok(!spool_pending(spool), "nothing pending after replay");
 	spool_free(&spool);
 
