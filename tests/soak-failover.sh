@@ -548,20 +548,23 @@ diag "soak: records spooled by the milters: a ${spooled[a]}, b ${spooled[b]};" \
 promoted_at=$(grep 'database system is ready to accept connections' "$T/log/postgres2.log" |
 	tail -1 | awk '{ print $1, $2, $3 }')
 promoted_at=$(date -d "$promoted_at" +%s.%N)
-# after_promotion NODE REGEX SKIP - seconds from the promotion to the
-# first line matching REGEX after the SKIP logged before the crash, or
-# with SKIP "last", to the last
+# after_promotion NODE REGEX SKIP - at most how many seconds after the
+# promotion the first line matching REGEX after the SKIP logged before the
+# crash was written, or with SKIP "last", the last.  The log's stamps are
+# whole seconds, so the line came before the end of its second: that end,
+# rounded up.
 after_promotion() {
 	local line pick=\$
 	[ "$3" = last ] || pick=$(($3 + 1))
 	line=$(grep -E -- "$2" "$T/$1/log/rebound.log" | sed -n "${pick}p")
-	[ -n "$line" ] && printf '%.0f' "$(echo "$(date -d "${line%% *}" +%s) - $promoted_at" | bc -l)"
+	[ -n "$line" ] && awk -v s="$(date -u -d "${line%% *}Z" +%s)" -v p="$promoted_at" \
+		'BEGIN { d = s + 1 - p; c = int(d); if (c < d) c++; print (c > 0 ? c : 0) }'
 }
 figures=""
 for n in a b; do
-	figures="$figures; node $n: writer $(after_promotion $n "$WRITER" "${before[$n.writer]}") s,"
-	figures="$figures loader $(after_promotion $n "$LOADER" "${before[$n.loader]}") s,"
-	figures="$figures spool stored $(after_promotion $n 'spool: [0-9]+ records stored' last) s"
+	figures="$figures; node $n: writer <= $(after_promotion $n "$WRITER" "${before[$n.writer]}") s,"
+	figures="$figures loader <= $(after_promotion $n "$LOADER" "${before[$n.loader]}") s,"
+	figures="$figures spool stored <= $(after_promotion $n 'spool: [0-9]+ records stored' last) s"
 done
-diag "soak: the milters had the new primary after (from their logs)${figures#;}"
+diag "soak: after the promotion, from the milters' logs (whole seconds)${figures#;}"
 done_testing

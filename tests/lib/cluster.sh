@@ -29,9 +29,13 @@
 declare -A NODE_MILTER_PID
 NODES=""
 
-# cluster_cleanup - rb_cleanup, after what only this file starts
+# cluster_cleanup - rb_cleanup, after what only this file starts.  A
+# node's setup runs harness functions with T set to the node's directory;
+# a failure there exits with that T, so the cleanup takes the run's own.
 cluster_cleanup() {
 	local status=$? n
+	T=$CLUSTER_T
+	[ -n "${STALLED:-}" ] && kill -CONT "$STALLED" 2>/dev/null
 	for n in $NODES; do
 		postfix -c "$T/$n/etc" stop >/dev/null 2>&1
 	done
@@ -44,6 +48,7 @@ cluster_cleanup() {
 # cluster_init - rb_init with the cleanup above
 cluster_init() {
 	rb_init
+	CLUSTER_T=$T
 	trap cluster_cleanup EXIT
 }
 
@@ -52,11 +57,13 @@ standby_start() {
 	[ -x "$PGBIN/pg_basebackup" ] || rb_die "pg_basebackup not found (make deps)"
 	mkdir -p "$T/pg2" "$T/pgsock2"
 	chown postgres "$T/pg2" "$T/pgsock2"
-	# -R writes primary_conninfo and standby.signal, -C -S makes a
-	# replication slot, so that the primary keeps every WAL segment the
-	# standby has not received yet.
-	runuser -u postgres -- "$PGBIN/pg_basebackup" -D "$T/pg2/data" -h "$T/pgsock" -p 5432 \
-		-U rebound -R -X stream -C -S rebound_standby -c fast --no-sync >"$T/log/basebackup.log" 2>&1 ||
+	# -R writes primary_conninfo (with the connect_timeout below, so that
+	# a primary that hangs cannot hold up the promotion) and
+	# standby.signal; -C -S make a replication slot, so that the primary
+	# keeps every WAL segment the standby has not received yet.
+	runuser -u postgres -- "$PGBIN/pg_basebackup" -D "$T/pg2/data" \
+		-d "host=$T/pgsock port=5432 user=rebound connect_timeout=2" \
+		-R -X stream -C -S rebound_standby -c fast --no-sync >"$T/log/basebackup.log" 2>&1 ||
 		rb_die "pg_basebackup failed: $(tail -3 "$T/log/basebackup.log")"
 	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$T/pg2/data" -l "$T/log/postgres2.log" -w -t 30 \
 		-o "-c listen_addresses='' -c unix_socket_directories='$T/pgsock2' -c fsync=off" \
@@ -72,7 +79,8 @@ standby_start() {
 		rb_die "the standby does not stream ($want): $(q "SELECT state, sync_state FROM pg_stat_replication")"
 	DB_CONNINFO="host=$T/pgsock,$T/pgsock2 port=5432 user=rebound dbname=rebound"
 	DB_CONNINFO="$DB_CONNINFO target_session_attrs=read-write"
-	export PGHOST="$T/pgsock,$T/pgsock2" PGTARGETSESSIONATTRS=read-write
+	# psql waits for ever at a server that never answers (primary_hang).
+	export PGHOST="$T/pgsock,$T/pgsock2" PGTARGETSESSIONATTRS=read-write PGCONNECT_TIMEOUT=3
 }
 
 # standby_stall / standby_resume - stop and continue the standby's WAL
@@ -80,7 +88,8 @@ standby_start() {
 # network: with synchronous replication the primary's commits wait for
 # it, without they go on and the standby misses them.
 standby_stall() {
-	STALLED=$(PGTARGETSESSIONATTRS=any psql -XqAt -h "$T/pgsock2" -c "SELECT pid FROM pg_stat_wal_receiver")
+	STALLED=$(PGTARGETSESSIONATTRS=any psql -XqAt -h "$T/pgsock2" \
+		-c "SELECT pid FROM pg_stat_wal_receiver")
 	[ -n "$STALLED" ] || rb_die "the standby has no WAL receiver"
 	kill -STOP "$STALLED"
 }
@@ -135,7 +144,9 @@ node_start() {
 	install -m 600 -o nobody "$T/etc/token.key" "$d/etc/token.key"
 	install -d -m 755 "$d/spool"
 	install -d -o nobody -g postfix -m 750 "$d/spool/rebound"
-	T=$d MILTER_SPOOL=$d/milter-spool MILTER_SOCKET=unix:$d/spool/rebound/milter milter_conf "$@"
+	# One milter per pid file: each node has its own.
+	T=$d MILTER_SPOOL=$d/milter-spool MILTER_PID_FILE=$d/run/rebound-milter.pid \
+		MILTER_SOCKET=unix:$d/spool/rebound/milter milter_conf "$@"
 	T=$d MILTER_SOCKET=unix:$d/spool/rebound/milter milter_start
 	NODE_MILTER_PID[$name]=$MILTER_PID
 	T=$d MILTER_LOG=$d/log/rebound.log wait_for 20 milter_logged "suppression list loaded" ||
@@ -146,8 +157,7 @@ node_start() {
 		POSTFIX_EXTRA="smtpd_milters = unix:rebound/milter
 non_smtpd_milters = unix:rebound/milter
 milter_default_action = tempfail
-enable_long_queue_ids = yes
-${NODE_POSTFIX_EXTRA:-}" postfix_start
+enable_long_queue_ids = yes" postfix_start
 	NODES="$NODES $name"
 }
 
