@@ -26,8 +26,10 @@
 # stopped as a crash (pg_ctl -m immediate); SOAK_FAILOVER_GAP seconds
 # later the standby is promoted (pg_ctl promote), as a failover manager
 # would.  With synchronous replication no commit is confirmed that the
-# standby lacks; with SOAK_FAILOVER_SYNC=async the soak shows what is
-# lost.  The crashed primary's socket is gone, so that connections fail
+# standby lacks.  SOAK_FAILOVER_SYNC=async runs the same checks without
+# it, and they fail for whatever the standby missed; but on one machine
+# the WAL sent before the crash waits in the stalled receiver's socket,
+# so an asynchronous run may well lose nothing, which proves no safety.  The crashed primary's socket is gone, so that connections fail
 # over at once; with SOAK_FAILOVER_HUNG=1 something keeps taking
 # connections there and never answers, as a vanished machine would over
 # TCP, and every new connection first waits db_connect_timeout (3 s).
