@@ -9,7 +9,8 @@
 #                           knowledge table, and which rules decide in one family only
 #   make knowledge          the classifier against the documented replies
 #   make bench              batch and per-message speed against Sisimai
-#   make soak               load and soak tests of rebound-pipe and rebound-milter
+#   make soak               load and soak tests of rebound-pipe and rebound-milter,
+#                           and a database failover under two Postfix nodes
 #   make demo               run the main job on an embedded default
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 
@@ -395,7 +396,7 @@ bench: pipe/rebound-pipe $(ACC_CONF)
 bench-milter: deps test-binaries
 	tests/bench-milter.sh
 
-.PHONY: accuracy bench bench-milter knowledge soak
+.PHONY: accuracy bench bench-milter knowledge soak soak-failover
 
 # Load and soak tests, not part of make check; each prints its figures.
 #   tests/soak-pipe.sh     SOAK_N bounces through Postfix, rebound-pipe and
@@ -403,13 +404,24 @@ bench-milter: deps test-binaries
 #   tests/soak-milter.sh   SOAK_MILTER_N messages through Postfix with
 #                          rebound-milter to smtp-sink, PostgreSQL stopped
 #                          for a while half way
-# Both run, the pipe first; make soak fails if either does.
-SOAK_N        ?= 10000
-SOAK_MILTER_N ?= 10000
+#   tests/soak-failover.sh SOAK_FAILOVER_N messages and their bounces through
+#                          two Postfix nodes, each with its rebound-milter
+#                          and rebound-pipe, into a PostgreSQL primary with a
+#                          streaming standby; the primary crashes half way
+#                          and the standby is promoted (make soak-failover
+#                          runs it alone; SOAK_FAILOVER_N=200 is a quick check)
+# All three run, in that order; make soak fails if any does.
+SOAK_N          ?= 10000
+SOAK_MILTER_N   ?= 10000
+SOAK_FAILOVER_N ?= 4000
 soak: deps $(PROGRAMS) $(TEST_TOOLS)
 	SOAK_N=$(SOAK_N) CORPUS=$(CORPUS) tests/soak-pipe.sh; pipe=$$?; \
 	SOAK_MILTER_N=$(SOAK_MILTER_N) tests/soak-milter.sh; milter=$$?; \
-	test $$pipe -eq 0 && test $$milter -eq 0
+	SOAK_FAILOVER_N=$(SOAK_FAILOVER_N) tests/soak-failover.sh; failover=$$?; \
+	test $$pipe -eq 0 && test $$milter -eq 0 && test $$failover -eq 0
+
+soak-failover: deps $(PROGRAMS) $(TEST_TOOLS)
+	SOAK_FAILOVER_N=$(SOAK_FAILOVER_N) tests/soak-failover.sh
 
 # --- fuzzing with libFuzzer (clang, Debian's libclang-rt-14-dev) ----------
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="mime cfg"]

@@ -29,8 +29,11 @@ MSG="$D/postfix-multi.eml"
 
 # An injected fault exits through msg_fatal() without freeing what the
 # process holds, by design: LeakSanitizer's report would replace exit 75.
-fault_run() {	# fault_run SPEC: sets RC, OUT, ERR
-	OUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env ASAN_OPTIONS=detect_leaks=0 REBOUND_FAULT="$1" "$T/bin/rebound-pipe-fault" \
+fault_run() {	# fault_run SPEC [VAR=VALUE...]: sets RC, OUT, ERR
+	local spec=$1
+	shift
+	OUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups env ASAN_OPTIONS=detect_leaks=0 \
+		REBOUND_FAULT="$spec" "$@" "$T/bin/rebound-pipe-fault" \
 		-c "$T/etc/rebound.conf" -q FQ1 -r "$RCPT" <"$MSG" 2>"$T/fault.err")
 	RC=$?
 	ERR=$(cat "$T/fault.err")
@@ -60,10 +63,34 @@ PQS=$(printf '%s' "$ERR" | sed -n 's/^rebound-fault: alloc=[0-9]* pq=\([0-9]*\)$
 ok $? "counted $ALLOCS allocations and $PQS fallible libpq calls"
 reset_db
 
-# inject KIND TOTAL - fail each point in turn, check outcome and database
+# The allocations before the first libpq call, counted from a trace.
+fault_run count REBOUND_FAULT_TRACE=1
+PRE=$(printf '%s\n' "$ERR" | sed -n '/^rebound-fault: call pq:1 /q; /^rebound-fault: call alloc:/p' | wc -l)
+[ "$PRE" -gt 100 ] && [ "$PRE" -lt "$ALLOCS" ]
+ok $? "$PRE of the allocations come before the first libpq call"
+reset_db
+
+# --- before the database: each allocation failed in a forked child --------
+# Nothing can be written before the first libpq call, so these points
+# need no look at the database, and a child forked at the allocation is
+# the process that REBOUND_FAULT=alloc:N would be (tests/fault/fault.c):
+# one run covers them all in seconds instead of one process each.
+install -m 666 /dev/null "$T/fork.report"
+fault_run fork:alloc REBOUND_FAULT_REPORT="$T/fork.report"
+is "$RC" 0 "the forking run itself delivers once the children are done"
+is "$(state)" "1|2|0|0" "and stores the report once"
+reset_db
+is "$(wc -l <"$T/fork.report")" "$PRE" "one child for each allocation before the first libpq call"
+is "$(awk -F'[: ]' '$2 != NR' "$T/fork.report" | head -3)" "" "the children failed allocations 1 to $PRE in turn"
+is "$(grep -Evc '^alloc:[0-9]+ status=75 out=4\.[0-9]\.[0-9]+ ' "$T/fork.report")" 0 \
+	"each exited 75 (EX_TEMPFAIL) with a 4.x.x line on stdout"
+grep -Ev '^alloc:[0-9]+ status=75 out=4\.[0-9]\.[0-9]+ ' "$T/fork.report" | head -5 | while read -r l; do diag "$l"; done
+
+# inject KIND FIRST LAST - fail each point in turn, one process each, and
+# check the outcome and the database
 inject() {
-	local kind=$1 total=$2 n bad_rc=0 bad_line=0 bad_hit=0 bad_db=0 committed=0 s
-	for n in $(seq 1 "$total"); do
+	local kind=$1 first=$2 total=$3 n bad_rc=0 bad_line=0 bad_hit=0 bad_db=0 committed=0 s
+	for n in $(seq "$first" "$total"); do
 		fault_run "$kind:$n"
 		[ "$RC" = 75 ] || { bad_rc=$((bad_rc + 1)); diag "$kind:$n exit $RC: $OUT"; }
 		printf '%s' "$OUT" | grep -Eq '^4\.[0-9]\.[0-9]+ ' ||
@@ -86,18 +113,18 @@ inject() {
 		*)	bad_db=$((bad_db + 1)); diag "$kind:$n left $s"; reset_db ;;
 		esac
 	done
-	is "$bad_rc" 0 "each of $total $kind faults exits 75 (EX_TEMPFAIL)"
-	is "$bad_line" 0 "each of $total $kind faults prints a 4.x.x line on stdout"
-	is "$bad_hit" 0 "each of $total $kind faults was injected"
+	is "$bad_rc" 0 "each of the $kind faults $first to $total exits 75 (EX_TEMPFAIL)"
+	is "$bad_line" 0 "each of the $kind faults $first to $total prints a 4.x.x line on stdout"
+	is "$bad_hit" 0 "each of the $kind faults $first to $total was injected"
 	is "$bad_db" 0 "no $kind fault leaves a half-written report"
 	diag "$kind faults after the commit reached the server: $committed"
 	[ "$committed" -le 2 ]
 	ok $? "at most the COMMIT's own result can be lost after it commits ($committed)"
 }
 
-inject alloc "$ALLOCS"
-inject pq "$PQS"
-diag "fault points injected: $ALLOCS allocations + $PQS libpq calls = $((ALLOCS + PQS))"
+inject alloc $((PRE + 1)) "$ALLOCS"
+inject pq 1 "$PQS"
+diag "fault points injected: $ALLOCS allocations ($PRE forked) + $PQS libpq calls = $((ALLOCS + PQS))"
 
 # --- after all that, a normal retry stores the report exactly once --------
 fault_run "alloc:$((ALLOCS / 2))"

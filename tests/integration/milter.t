@@ -164,6 +164,8 @@ ok $? "outbound.lua: the next message is signed again"
 pg_resume
 wait_for 20 sql_is "SELECT count(*) FROM rebound.messages WHERE queue_id = 'AB7C8D9E'" 1
 ok $? "and its record reaches the database"
+wait_for 20 milter_logged "suppression list available again"
+ok $? "the suppression list's loader says when it has the database back"
 
 # --- a writer held up: the reply waits, then the milter spools the record ------
 # The end-of-message reply waits until the record is committed or synced to

@@ -193,6 +193,28 @@ is "$(q "SELECT r.size || '|' || r.truncated || '|' || octet_length(r.content) F
 	"3000000|true|4096" "raw copy capped, real size and truncation recorded"
 rb_write_conf
 
+# --- what the server says beside a result goes to the log ------------------
+# pipe(8) reads stdout and stderr as one output, and takes the status from
+# its start; a server WARNING (a trigger's, or a server shutting down
+# before a failover) must not come first.
+q "CREATE FUNCTION public.pipe_t_notice() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$BEGIN RAISE WARNING 'pipe.t warns'; RAISE EXCEPTION 'pipe.t refuses'; END\$\$;
+	CREATE TRIGGER pipe_t_notice BEFORE INSERT ON rebound.events
+	FOR EACH ROW EXECUTE FUNCTION public.pipe_t_notice()"
+out=$(pipe_run -q Q12W -r "bounces+erin=bad.example@bounce.example.test" --client-address= \
+	<"$D/postfix-rejected.eml" 2>&1)
+is "$?" 75 "an insert the server refuses exits EX_TEMPFAIL"
+# The error's CONTEXT may follow on the same line; nothing may precede it,
+# and nothing may follow on another line.
+status_line='^4\.3\.0 database query: ERROR:  pipe\.t refuses(; [^'$'\n'']*)?$'
+[[ $out =~ $status_line ]]
+alone=$?
+ok $alone "pipe(8)'s output is the status line alone"
+[ $alone -eq 0 ] || diag "output: $out"
+like "$(grep ' database: WARNING: ' "$T/log/rebound.log")" "pipe\.t warns" \
+	"the server's warning is in the log"
+q "DROP TRIGGER pipe_t_notice ON rebound.events; DROP FUNCTION public.pipe_t_notice()"
+
 # --- the database is down: defer, keep nothing half-written ---------------
 pg_stop
 CLIENT=192.0.2.25 deliver Q13 "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
