@@ -114,6 +114,8 @@ setup_logging(const struct cfg *cfg)
 	const char *name = cfg->syslog_name[0] ? cfg->syslog_name : "rebound-milter";
 
 	msg_open(name, facility < 0 ? LOG_MAIL : facility, MSG_TO_SYSLOG | MSG_TO_STDERR);
+	if (cfg->syslog_socket[0] != '\0' && msg_syslog_socket(cfg->syslog_socket) < 0)
+		msg_warn("syslog_socket %s: %s", cfg->syslog_socket, strerror(errno));
 }
 
 /* reload - SIGHUP: a new snapshot, or the old one kept with a log line */

@@ -29,6 +29,14 @@ enum msg_flags {
  */
 void msg_open(const char *ident, int facility, enum msg_flags flags);
 
+/*
+ * msg_syslog_socket - send syslog records to the datagram socket path
+ * (syslog_socket) instead of syslog(3)'s /dev/log, in the same format.
+ * Call it after msg_open and before threads start.  Returns -1 with errno
+ * if the socket cannot be reached now; records try it again.
+ */
+int msg_syslog_socket(const char *path);
+
 /* msg_log_file - also append records to this file; returns -1 on error */
 int msg_log_file(const char *path);
 
