@@ -27,7 +27,11 @@
 #include "util/caps.h"
 #include "util/msg.h"
 
-static const char *msg_ident = "rebound";
+/*
+ * A copy: the name may come from a configuration that is freed later, and
+ * openlog() keeps the pointer it is given.
+ */
+static char msg_ident[64] = "rebound";
 static enum msg_flags msg_flags_set = MSG_TO_STDERR;
 static int msg_fatal_exit = 1;
 static const char *msg_fatal_line;
@@ -105,11 +109,11 @@ msg_open(const char *ident, int facility, enum msg_flags flags)
 {
 	static atomic_flag glib_routed = ATOMIC_FLAG_INIT;
 
-	msg_ident = ident;
+	snprintf(msg_ident, sizeof(msg_ident), "%s", ident);
 	msg_flags_set = flags;
 	msg_syslog_facility = facility;
 	if ((flags & MSG_TO_SYSLOG) && msg_syslog_addr.sun_path[0] == '\0')
-		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+		openlog(msg_ident, LOG_PID | LOG_NDELAY, facility);
 	/* GLib allows one writer per process, set before it logs anything. */
 	if (!atomic_flag_test_and_set(&glib_routed))
 		g_log_set_writer_func(msg_glib_writer, NULL, NULL);
