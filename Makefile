@@ -10,6 +10,7 @@
 #   make knowledge          the classifier against the documented replies
 #   make bench              batch and per-message speed against Sisimai
 #   make soak               load and soak tests of rebound-pipe and rebound-milter
+#   make coverage           line coverage per folder (gcov, build/coverage)
 #   make demo               run the main job on an embedded default
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 
@@ -402,6 +403,34 @@ soak: deps $(PROGRAMS) $(TEST_TOOLS)
 	SOAK_N=$(SOAK_N) CORPUS=$(CORPUS) tests/soak-pipe.sh; pipe=$$?; \
 	SOAK_MILTER_N=$(SOAK_MILTER_N) tests/soak-milter.sh; milter=$$?; \
 	test $$pipe -eq 0 && test $$milter -eq 0
+
+# --- coverage ------------------------------------------------------------
+#   make coverage [COVERAGE_TESTS=unit]
+# Line coverage per folder, figures only (no floor yet), so that untested
+# code is visible.  A copy of the tree in build/coverage/src is built with
+# gcov's instrumentation and its tests run there: the unit tests and the
+# fuzz regression inputs, and with COVERAGE_TESTS=all (the default) the
+# integration tests too, which take as long as make check does.  It is
+# not part of make check or .ci/run for that reason.  The programs that
+# run as other users (nobody, postfix) write their counts into the copy,
+# which is made writable for them; the tree must be reachable by them.
+COVERAGE_DIR   = build/coverage/src
+COVERAGE_TESTS ?= all
+COVERAGE_RUN   = $(UNIT_BIN) tests/fuzz/regress.t \
+                 $(if $(filter all,$(COVERAGE_TESTS)),$(wildcard tests/integration/*.t))
+
+coverage: deps
+	rm -rf $(COVERAGE_DIR)
+	mkdir -p $(COVERAGE_DIR)
+	tar -cf - --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.d' \
+	    --exclude='*.a' --exclude='*.gcno' --exclude='*.gcda' . | tar -xf - -C $(COVERAGE_DIR)
+	$(MAKE) -C $(COVERAGE_DIR) CFLAGS='-O1 -g --coverage' LDFLAGS=--coverage SANITIZE= test-binaries
+	chmod -R a+rwX $(COVERAGE_DIR)
+	@cd $(COVERAGE_DIR) && prove --timer -j$(PROVE_JOBS) $(COVERAGE_RUN) || \
+	    echo "coverage: some tests failed; the figures are of what ran"
+	@tests/coverage.sh $(COVERAGE_DIR)
+
+.PHONY: coverage
 
 # --- fuzzing with libFuzzer (clang, Debian's libclang-rt-14-dev) ----------
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="mime cfg"]
