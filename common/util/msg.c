@@ -34,6 +34,7 @@
 static char msg_ident[64] = "rebound";
 static enum msg_flags msg_flags_set = MSG_TO_STDERR;
 static int msg_fatal_exit = 1;
+static bool msg_fatal_quick;
 static const char *msg_fatal_line;
 static void (*msg_fatal_hook)(void);
 static int msg_verbose;
@@ -308,6 +309,12 @@ msg_set_fatal_line(const char *line)
 }
 
 void
+msg_set_fatal_quick(bool quick)
+{
+	msg_fatal_quick = quick;
+}
+
+void
 msg_set_fatal_hook(void (*hook)(void))
 {
 	msg_fatal_hook = hook;
@@ -460,5 +467,7 @@ msg_fatal(const char *fmt, ...)
 		(void)!write(STDOUT_FILENO, msg_fatal_line, strlen(msg_fatal_line));
 		(void)!write(STDOUT_FILENO, "\n", 1);
 	}
+	if (msg_fatal_quick)
+		_exit(msg_fatal_exit);
 	exit(msg_fatal_exit);
 }

@@ -61,6 +61,15 @@ int msg_facility_code(const char *name);
 void msg_set_fatal_status(int status);
 
 /*
+ * msg_set_fatal_quick - msg_fatal ends with _exit(), not exit(): no exit
+ * handler runs.  For a process whose other threads go on meanwhile (the
+ * milter's, in libmilter), since an exit handler of a library may destroy
+ * what those threads still use.  Everything msg writes is already written;
+ * the fatal hook has run.
+ */
+void msg_set_fatal_quick(bool quick);
+
+/*
  * msg_set_fatal_line - a line msg_fatal writes to stdout before it exits:
  * rebound-pipe's "4.x.x" status text for pipe(8).  NULL (the default): none.
  */
