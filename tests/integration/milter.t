@@ -148,6 +148,13 @@ mt_run outbound.lua SENDER=ann@$SENDER_DOMAIN RCPT=rcpt3d@good.example QID=7D4E5
 ok $? "a new transaction is signed"
 like "$(grep '7D4E5F63: from=' "$MILTER_LOG")" "return-path=<rb\+[a-z2-7]{34}@$BOUNCE_DOMAIN>" \
 	"  with the new return_path_prefix"
+# Signed for token_lifetime = 2d: rebound-pipe, with the same setting,
+# takes it as valid; one signed for the old 30 days would claim a last
+# day past today + 2 days + 1 and be expired.
+signed=$(sed -nE 's/.*7D4E5F63: from=.* return-path=<rb\+([a-z2-7]{34})@.*/\1/p' "$MILTER_LOG")
+pipe_run -q LIFE1 -r "rb+$signed@$BOUNCE_DOMAIN" <"$REPO/tests/data/postfix-rejected.eml" >/dev/null
+like "$(grep ' LIFE1: ' "$MILTER_LOG")" "token=valid" \
+	"  and its token lasts token_lifetime = 2d: rebound-pipe finds it valid"
 mt_run untouched.lua SENDER=carl@other.example RCPT=rcpt3e@good.example
 ok $? "  and the new sender_domains: other.example no longer signed"
 new_valid=$("$T/bin/mint-token" "$T/etc/token.key" 1)
