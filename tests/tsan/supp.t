@@ -2,8 +2,9 @@
 # supp.t - tests/tsan.supp hides no race of ours (make check-tsan).
 #
 # ThreadSanitizer matches a suppression against every frame of both
-# stacks of a report and of the threads' creation stacks.  libmilter
-# calls every callback of the milter from a thread it made, so a line
+# stacks of a report, where a callback's frame is preceded by the
+# libmilter code that called it.  libmilter calls every callback of the
+# milter, from threads it made, so a line
 # that names libmilter's module, or a function on its path to the
 # callbacks (mi_engine, mi_start_session, smfi_main), would also hide
 # every race between a callback and the writer or the suppression loader.
