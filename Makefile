@@ -11,6 +11,7 @@
 #   make bench              batch and per-message speed against Sisimai
 #   make soak               load and soak tests of rebound-pipe and rebound-milter,
 #                           and a database failover under two Postfix nodes
+#   make coverage           line coverage per folder (gcov, build/coverage)
 #   make demo               run the main job on an embedded default
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 
@@ -133,15 +134,49 @@ TSAN_CFLAGS = $(WARN) $(DEFS) -O1 -g -fsanitize=thread -fno-omit-frame-pointer -
               $(call pkg_cflags,$(PKGS))
 
 TSAN_SRC    = $(MILTER_SRC) $(SRC_mail) $(SRC_util)
+# libmilter from Debian's static archive, the same code as the shared
+# library, but with the names of its internal functions: the reports of
+# races inside libmilter then name them, which the suppressions of
+# tests/tsan.supp need (the shared library knows only its exported ones).
+TSAN_LIBS   = $(LIBS) $(call pkg_libs,libpq glib-2.0) -l:libmilter.a -lpthread
 
 $(TSAN_BIN): $(TSAN_SRC) $(wildcard milter/*.h common/util/*.h common/mail/*.h)
 	$(quiet) "  TSAN    $@"
 	$(Q)mkdir -p build/tsan
-	$(Q)$(CC) $(TSAN_CFLAGS) -o $@ $(TSAN_SRC) $(LIBS) $(MILTER_LIBS)
+	$(Q)$(CC) $(TSAN_CFLAGS) -o $@ $(TSAN_SRC) $(TSAN_LIBS)
 
-check-tsan: deps test-binaries $(TSAN_BIN)
-	MILTER_BIN=$(CURDIR)/$(TSAN_BIN) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	    prove --timer tests/integration/milter.t tests/integration/milter-postfix.t
+# The fault build of the milter (FAULT_MILTER_BIN, below) the same way, for
+# milter-faults.t: every source with the hooks' macros, which only
+# xalloc.c, writer.c and tests/fault/ use, and libpq's calls wrapped.  Under
+# TSan a round costs ten times as much, so every libpq fault and every
+# sixth allocation fault are injected (FAULT_ALLOC_STEP).
+TSAN_FAULT_BIN = build/tsan/rebound-milter-fault
+TSAN_FAULT_SRC = $(TSAN_SRC) tests/fault/pq_wrap.c tests/fault/fault.c
+
+$(TSAN_FAULT_BIN): $(TSAN_FAULT_SRC) $(wildcard milter/*.h common/util/*.h common/mail/*.h)
+	$(quiet) "  TSAN    $@"
+	$(Q)mkdir -p build/tsan
+	$(Q)$(CC) $(TSAN_CFLAGS) -DREBOUND_FAULT_INJECTION -DREBOUND_FAULT_THREAD_SCOPE \
+	    $(patsubst %,-Wl$(comma)--wrap=%,$(FAULT_PQ_CALLS)) -o $@ $(TSAN_FAULT_SRC) $(TSAN_LIBS)
+
+# tests/tsan/supp.t: a stand-in for libmilter, built without TSan as
+# libmilter.so.1, and a program whose callback races with its own threads.
+TSAN_DEMO = build/tsan/race-demo
+build/tsan/fake/libmilter.so.1: tests/tsan/fake-libmilter.c
+	$(quiet) "  CC      $@"
+	$(Q)mkdir -p build/tsan/fake
+	$(Q)$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -Wl,-soname,libmilter.so.1 -o $@ $< -lpthread
+$(TSAN_DEMO): tests/tsan/race-demo.c build/tsan/fake/libmilter.so.1
+	$(quiet) "  TSAN    $@"
+	$(Q)$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fsanitize=thread -o $@ $< build/tsan/fake/libmilter.so.1 \
+	    -Wl,-rpath,$(CURDIR)/build/tsan/fake -lpthread
+
+TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
+check-tsan: deps test-binaries $(TSAN_BIN) $(TSAN_FAULT_BIN) $(TSAN_DEMO)
+	prove tests/tsan/supp.t
+	MILTER_BIN=$(CURDIR)/$(TSAN_BIN) FAULT_MILTER_BIN=$(CURDIR)/$(TSAN_FAULT_BIN) $(TSAN_ENV) \
+	    FAULT_ALLOC_STEP=6 prove --timer tests/integration/milter.t \
+	    tests/integration/milter-postfix.t tests/integration/milter-faults.t
 # --- end of rebound-milter ---------------------------------------------------
 
 # Unit tests, Postfix style: tests/unit/<folder>/test-<module>.c links the
@@ -422,6 +457,35 @@ soak: deps $(PROGRAMS) $(TEST_TOOLS)
 
 soak-failover: deps $(PROGRAMS) $(TEST_TOOLS)
 	SOAK_FAILOVER_N=$(SOAK_FAILOVER_N) tests/soak-failover.sh
+
+# --- coverage ------------------------------------------------------------
+#   make coverage [COVERAGE_TESTS=unit]
+# Line coverage per folder, figures only (no floor yet), so that untested
+# code is visible.  A copy of the tree in build/coverage/src is built with
+# gcov's instrumentation and its tests run there: the unit tests and the
+# fuzz regression inputs, and with COVERAGE_TESTS=all (the default) the
+# integration tests too, which take as long as make check does.  It is
+# not part of make check or .ci/run for that reason.  The programs that
+# run as other users (nobody, postfix) write their counts into the copy,
+# which is made writable for them; the tree must be reachable by them.
+COVERAGE_DIR   = build/coverage/src
+COVERAGE_TESTS ?= all
+COVERAGE_RUN   = $(UNIT_BIN) tests/fuzz/regress.t \
+                 $(if $(filter all,$(COVERAGE_TESTS)),$(wildcard tests/integration/*.t))
+
+coverage: deps
+	rm -rf $(COVERAGE_DIR)
+	mkdir -p $(COVERAGE_DIR)
+	tar -cf - --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.d' \
+	    --exclude='*.a' --exclude='*.gcno' --exclude='*.gcda' . | tar -xf - -C $(COVERAGE_DIR)
+	$(MAKE) -C $(COVERAGE_DIR) CFLAGS='-O1 -g --coverage' LDFLAGS=--coverage SANITIZE= test-binaries
+	chmod -R a+rwX $(COVERAGE_DIR)
+	@# umask 0: a count file that root's run creates stays writable for nobody's.
+	@cd $(COVERAGE_DIR) && umask 0 && prove --timer -j$(PROVE_JOBS) $(COVERAGE_RUN) || \
+	    echo "coverage: some tests failed; the figures are of what ran"
+	@tests/coverage.sh $(COVERAGE_DIR)
+
+.PHONY: coverage
 
 # --- fuzzing with libFuzzer (clang, Debian's libclang-rt-14-dev) ----------
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="mime cfg"]

@@ -51,6 +51,7 @@ static const struct cfg_param cfg_params[] = {
 	P(db_statement_timeout, CFG_TIME, "30s", 1, 3600),
 	P(syslog_facility, CFG_STR, "mail", 0, 0),
 	P(syslog_name, CFG_STR, "", 0, 0),
+	P(syslog_socket, CFG_STR, "", 0, 0),
 	P(log_file, CFG_STR, "", 0, 0),
 	P(bounce_domains, CFG_LIST, "", 0, 0),
 	P(verp_delimiters, CFG_STR, "+=", 0, 0),

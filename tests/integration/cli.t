@@ -80,7 +80,7 @@ cp "$REPO/tests/data/postfix-multi.eml" "$T/postfix-multi.eml" && chmod 644 "$T/
 run classify "$T/postfix-multi.eml"
 is "$RC" 0 "classify exits 0"
 json_ok "$(printf '%s' "$OUT" | head -1)" \
-	'j["recipient"] == "ann@bad.example" and j["reason"] == "userunknown" and j["kind"] == "rejected" or j["kind"] == "bounced"'
+	'j["recipient"] == "ann@bad.example" and j["reason"] == "userunknown" and j["kind"] == "bounced" and j["status"] == "5.1.1"'
 ok $? "classify prints the JSON line of rebound-pipe --classify"
 is "$OUT" "$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" --classify \
 	"$T/postfix-multi.eml")" "same output as rebound-pipe --classify"

@@ -170,6 +170,26 @@ rb_write_conf() {	# rb_write_conf [extra lines...]
 	chmod 666 "$T/log/rebound.log"
 }
 
+# syslog_start - a syslog daemon's socket, $SYSLOG_SOCKET in the test
+# directory (syslog_socket in rebound.conf): each datagram it receives
+# becomes one line of $SYSLOG_LOG, its newlines made spaces
+syslog_start() {
+	need_tool python3
+	SYSLOG_SOCKET="$T/syslog.sock"
+	SYSLOG_LOG="$T/log/syslog"
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", buffering=0) as log:
+    while True:
+        log.write(s.recv(65536).replace(b"\n", b" ") + b"\n")
+' "$SYSLOG_SOCKET" "$SYSLOG_LOG" &
+	RB_PIDS="$RB_PIDS $!"
+	wait_for 5 test -S "$SYSLOG_SOCKET" || rb_die "the syslog listener did not start"
+}
+
 # pipe_run ARGS... - run rebound-pipe as nobody, as pipe(8) would
 pipe_run() {
 	runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" "$@"
