@@ -11,7 +11,9 @@
 #   make bench              batch and per-message speed against Sisimai and a
 #                           null exec, bounces end to end against a trivial
 #                           pipe transport, rebound-milter against a null milter
-#   make soak               load and soak tests of rebound-pipe and rebound-milter
+#   make soak               load and soak tests of rebound-pipe and rebound-milter,
+#                           and a database failover under two Postfix nodes
+#   make coverage           line coverage per folder (gcov, build/coverage)
 #   make demo               run the main job on an embedded default
 #   make install [PREFIX=/usr/local] [DESTDIR=]
 
@@ -69,15 +71,18 @@ PIPE_LIBS   = $(call pkg_libs,libpcre2-8)
 #   common/report    a raw bounce turned into a report: MIME, RFC 3464/5965,
 #                    free-text NDRs, SES notifications, auto-replies
 #   common/classify  rules and the outcome of each recipient
+#   common/store     a bounce made into rows: its evidence, its events, the
+#                    raw copy; what rebound-pipe stores and reclassify revises
 # Each program folder (pipe/, milter/, cli/) holds its own code too.  Every
 # folder is an archive of its objects (a program's without its main.c), and
 # a program or unit test links its folder's archive, then the lower ones.
-COMMON_DIRS  = util mail report classify
+COMMON_DIRS  = util mail report classify store
 PROGRAM_DIRS = pipe milter cli
 LIB_util     = common/util/librebound-util.a
 LIB_mail     = common/mail/librebound-mail.a
 LIB_report   = common/report/librebound-report.a
 LIB_classify = common/classify/librebound-classify.a
+LIB_store    = common/store/librebound-store.a
 LIB_pipe     = pipe/librebound-pipe.a
 LIB_milter   = milter/librebound-milter.a
 LIB_cli      = cli/librebound-cli.a
@@ -85,9 +90,10 @@ LINK_util     = $(LIB_util)
 LINK_mail     = $(LIB_mail) $(LINK_util)
 LINK_report   = $(LIB_report) $(LINK_mail)
 LINK_classify = $(LIB_classify) $(LINK_report)
-LINK_pipe     = $(LIB_pipe) $(LINK_classify)
+LINK_store    = $(LIB_store) $(LINK_classify)
+LINK_pipe     = $(LIB_pipe) $(LINK_store)
 LINK_milter   = $(LIB_milter) $(LINK_mail)
-LINK_cli      = $(LIB_cli) $(LINK_classify)
+LINK_cli      = $(LIB_cli) $(LINK_store)
 $(foreach d,$(COMMON_DIRS),$(eval SRC_$(d) = $(wildcard common/$(d)/*.c)))
 $(foreach d,$(PROGRAM_DIRS),$(eval SRC_$(d) = $(filter-out $(d)/main.c,$(wildcard $(d)/*.c))))
 COMMON_SRC   = $(foreach d,$(COMMON_DIRS),$(SRC_$(d)))
@@ -132,15 +138,49 @@ TSAN_CFLAGS = $(WARN) $(DEFS) -O1 -g -fsanitize=thread -fno-omit-frame-pointer -
               $(call pkg_cflags,$(PKGS))
 
 TSAN_SRC    = $(MILTER_SRC) $(SRC_mail) $(SRC_util)
+# libmilter from Debian's static archive, the same code as the shared
+# library, but with the names of its internal functions: the reports of
+# races inside libmilter then name them, which the suppressions of
+# tests/tsan.supp need (the shared library knows only its exported ones).
+TSAN_LIBS   = $(LIBS) $(call pkg_libs,libpq glib-2.0) -l:libmilter.a -lpthread
 
 $(TSAN_BIN): $(TSAN_SRC) $(wildcard milter/*.h common/util/*.h common/mail/*.h)
 	$(quiet) "  TSAN    $@"
 	$(Q)mkdir -p build/tsan
-	$(Q)$(CC) $(TSAN_CFLAGS) -o $@ $(TSAN_SRC) $(LIBS) $(MILTER_LIBS)
+	$(Q)$(CC) $(TSAN_CFLAGS) -o $@ $(TSAN_SRC) $(TSAN_LIBS)
 
-check-tsan: deps test-binaries $(TSAN_BIN)
-	MILTER_BIN=$(CURDIR)/$(TSAN_BIN) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	    prove --timer tests/integration/milter.t tests/integration/milter-postfix.t
+# The fault build of the milter (FAULT_MILTER_BIN, below) the same way, for
+# milter-faults.t: every source with the hooks' macros, which only
+# xalloc.c, writer.c and tests/fault/ use, and libpq's calls wrapped.  Under
+# TSan a round costs ten times as much, so every libpq fault and every
+# sixth allocation fault are injected (FAULT_ALLOC_STEP).
+TSAN_FAULT_BIN = build/tsan/rebound-milter-fault
+TSAN_FAULT_SRC = $(TSAN_SRC) tests/fault/pq_wrap.c tests/fault/fault.c
+
+$(TSAN_FAULT_BIN): $(TSAN_FAULT_SRC) $(wildcard milter/*.h common/util/*.h common/mail/*.h)
+	$(quiet) "  TSAN    $@"
+	$(Q)mkdir -p build/tsan
+	$(Q)$(CC) $(TSAN_CFLAGS) -DREBOUND_FAULT_INJECTION -DREBOUND_FAULT_THREAD_SCOPE \
+	    $(patsubst %,-Wl$(comma)--wrap=%,$(FAULT_PQ_CALLS)) -o $@ $(TSAN_FAULT_SRC) $(TSAN_LIBS)
+
+# tests/tsan/supp.t: a stand-in for libmilter, built without TSan as
+# libmilter.so.1, and a program whose callback races with its own threads.
+TSAN_DEMO = build/tsan/race-demo
+build/tsan/fake/libmilter.so.1: tests/tsan/fake-libmilter.c
+	$(quiet) "  CC      $@"
+	$(Q)mkdir -p build/tsan/fake
+	$(Q)$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fPIC -shared -Wl,-soname,libmilter.so.1 -o $@ $< -lpthread
+$(TSAN_DEMO): tests/tsan/race-demo.c build/tsan/fake/libmilter.so.1
+	$(quiet) "  TSAN    $@"
+	$(Q)$(CC) $(WARN) -D_GNU_SOURCE -O1 -g -fsanitize=thread -o $@ $< build/tsan/fake/libmilter.so.1 \
+	    -Wl,-rpath,$(CURDIR)/build/tsan/fake -lpthread
+
+TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
+check-tsan: deps test-binaries $(TSAN_BIN) $(TSAN_FAULT_BIN) $(TSAN_DEMO)
+	prove tests/tsan/supp.t
+	MILTER_BIN=$(CURDIR)/$(TSAN_BIN) FAULT_MILTER_BIN=$(CURDIR)/$(TSAN_FAULT_BIN) $(TSAN_ENV) \
+	    FAULT_ALLOC_STEP=6 prove --timer tests/integration/milter.t \
+	    tests/integration/milter-postfix.t tests/integration/milter-faults.t
 # --- end of rebound-milter ---------------------------------------------------
 
 # Unit tests, Postfix style: tests/unit/<folder>/test-<module>.c links the
@@ -192,9 +232,13 @@ tests/unit/%.o: tests/unit/%.c $(BUILD_FLAGS)
 
 -include $(wildcard common/*/*.d pipe/*.d tests/unit/*.d tests/unit/*/*.d tests/tools/*.d)
 
-pipe/rebound-pipe: pipe/main.o $(LINK_pipe)
+# pq_lazy.o comes first, as an object: the libpq calls it stands in for
+# are made from the archives after it (common/mail, common/store), where an
+# archive member would be too late to be picked.
+pipe/rebound-pipe: pipe/main.o pipe/pq_lazy.o $(LINK_pipe)
 	$(quiet) "  LINK    $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o $(LINK_pipe) $(PIPE_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ pipe/main.o pipe/pq_lazy.o $(LINK_pipe) \
+	    $(PIPE_LIBS)
 
 # --- fuzz targets (tests/fuzz/) ------------------------------------------
 # Each fuzz-<t>.c defines LLVMFuzzerTestOneInput.  In the normal build it is
@@ -403,7 +447,7 @@ bench-e2e: deps test-binaries
 bench-milter: deps test-binaries
 	tests/bench-milter.sh
 
-.PHONY: accuracy bench bench-e2e bench-milter knowledge soak
+.PHONY: accuracy bench bench-e2e bench-milter knowledge soak soak-failover
 
 # Load and soak tests, not part of make check; each prints its figures.
 #   tests/soak-pipe.sh     SOAK_N bounces through Postfix, rebound-pipe and
@@ -411,13 +455,53 @@ bench-milter: deps test-binaries
 #   tests/soak-milter.sh   SOAK_MILTER_N messages through Postfix with
 #                          rebound-milter to smtp-sink, PostgreSQL stopped
 #                          for a while half way
-# Both run, the pipe first; make soak fails if either does.
-SOAK_N        ?= 10000
-SOAK_MILTER_N ?= 10000
+#   tests/soak-failover.sh SOAK_FAILOVER_N messages and their bounces through
+#                          two Postfix nodes, each with its rebound-milter
+#                          and rebound-pipe, into a PostgreSQL primary with a
+#                          streaming standby; the primary crashes half way
+#                          and the standby is promoted (make soak-failover
+#                          runs it alone; SOAK_FAILOVER_N=200 is a quick check)
+# All three run, in that order; make soak fails if any does.
+SOAK_N          ?= 10000
+SOAK_MILTER_N   ?= 10000
+SOAK_FAILOVER_N ?= 4000
 soak: deps $(PROGRAMS) $(TEST_TOOLS)
 	SOAK_N=$(SOAK_N) CORPUS=$(CORPUS) tests/soak-pipe.sh; pipe=$$?; \
 	SOAK_MILTER_N=$(SOAK_MILTER_N) tests/soak-milter.sh; milter=$$?; \
-	test $$pipe -eq 0 && test $$milter -eq 0
+	SOAK_FAILOVER_N=$(SOAK_FAILOVER_N) tests/soak-failover.sh; failover=$$?; \
+	test $$pipe -eq 0 && test $$milter -eq 0 && test $$failover -eq 0
+
+soak-failover: deps $(PROGRAMS) $(TEST_TOOLS)
+	SOAK_FAILOVER_N=$(SOAK_FAILOVER_N) tests/soak-failover.sh
+
+# --- coverage ------------------------------------------------------------
+#   make coverage [COVERAGE_TESTS=unit]
+# Line coverage per folder, figures only (no floor yet), so that untested
+# code is visible.  A copy of the tree in build/coverage/src is built with
+# gcov's instrumentation and its tests run there: the unit tests and the
+# fuzz regression inputs, and with COVERAGE_TESTS=all (the default) the
+# integration tests too, which take as long as make check does.  It is
+# not part of make check or .ci/run for that reason.  The programs that
+# run as other users (nobody, postfix) write their counts into the copy,
+# which is made writable for them; the tree must be reachable by them.
+COVERAGE_DIR   = build/coverage/src
+COVERAGE_TESTS ?= all
+COVERAGE_RUN   = $(UNIT_BIN) tests/fuzz/regress.t \
+                 $(if $(filter all,$(COVERAGE_TESTS)),$(wildcard tests/integration/*.t))
+
+coverage: deps
+	rm -rf $(COVERAGE_DIR)
+	mkdir -p $(COVERAGE_DIR)
+	tar -cf - --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.d' \
+	    --exclude='*.a' --exclude='*.gcno' --exclude='*.gcda' . | tar -xf - -C $(COVERAGE_DIR)
+	$(MAKE) -C $(COVERAGE_DIR) CFLAGS='-O1 -g --coverage' LDFLAGS=--coverage SANITIZE= test-binaries
+	chmod -R a+rwX $(COVERAGE_DIR)
+	@# umask 0: a count file that root's run creates stays writable for nobody's.
+	@cd $(COVERAGE_DIR) && umask 0 && prove --timer -j$(PROVE_JOBS) $(COVERAGE_RUN) || \
+	    echo "coverage: some tests failed; the figures are of what ran"
+	@tests/coverage.sh $(COVERAGE_DIR)
+
+.PHONY: coverage
 
 # --- fuzzing with libFuzzer (clang, Debian's libclang-rt-14-dev) ----------
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="mime cfg"]

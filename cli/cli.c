@@ -9,6 +9,7 @@
  * arguments (CLI_RAW) gets everything after its words untouched.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,10 +35,27 @@ static const struct cli_command cli_commands[] = {
 	  "classify bounce files as rebound-pipe --classify does; no database" },
 	{ "return-path", "check", cli_return_path_check, 0, 0, "ADDRESS ...",
 	  "verify the signed token of bounce addresses; no database" },
+	{ "reclassify", NULL, cli_reclassify,
+	  CLI_OPT_SINCE | CLI_OPT_UNTIL | CLI_OPT_RULES | CLI_OPT_DRY_RUN | CLI_OPT_APPLY |
+	  CLI_OPT_UNDO | CLI_OPT_ACTOR, CLI_DB, "",
+	  "read stored bounces again with the rules; show, apply or undo what changes" },
+	{ "incidents", "list", cli_incidents_list, CLI_OPT_LIMIT, CLI_DB, "",
+	  "list the bursts that hold suppressions, open ones first" },
+	{ "incidents", "show", cli_incidents_show, 0, CLI_DB, "ID",
+	  "show one incident and the suppressions it holds" },
+	{ "incidents", "close", cli_incidents_close,
+	  CLI_OPT_REAL | CLI_OPT_SENDER_SIDE | CLI_OPT_NOTE | CLI_OPT_ACTOR, CLI_DB, "ID",
+	  "close an incident: --real applies what it holds, --sender-side releases it" },
+	{ "rules", "test", cli_rules_test, CLI_OPT_STATUS | CLI_OPT_CODE, 0, "TEXT",
+	  "what the rules make of a reply text, and which rule decides; no database" },
+	{ "review", NULL, cli_review, CLI_OPT_LIMIT | CLI_OPT_DAYS, CLI_DB, "",
+	  "the reply texts no rule understood, grouped, newest first" },
 	{ "db", "migrate", cli_db_migrate, CLI_OPT_DIR, CLI_DB, "",
 	  "apply the schema migrations the database lacks" },
 	{ "db", "status", cli_db_status, CLI_OPT_DIR, CLI_DB, "",
 	  "show which migrations are applied" },
+	{ "db", "maintain", cli_db_maintain, 0, CLI_DB, "",
+	  "close the incidents that are due, drop raw copies past raw_retention_days" },
 };
 
 #define CLI_NCOMMANDS (sizeof(cli_commands) / sizeof(cli_commands[0]))
@@ -88,6 +106,20 @@ cli_usage(const struct cli_command *cmd, const char *error)
 		fputs("rebound [-c FILE] [-d CONNINFO] [--json] COMMAND [ARGS]\n", stderr);
 	fputs("run 'rebound -h' for the list of commands\n", stderr);
 	return EX_USAGE;
+}
+
+const char *
+cli_actor(const struct cli *cli)
+{
+	const char *sudo = getenv("SUDO_USER");
+	const struct passwd *pw;
+
+	if (cli->args.actor != NULL)
+		return cli->args.actor;
+	if (geteuid() == 0 && sudo != NULL && *sudo != '\0')
+		return sudo;
+	pw = getpwuid(getuid());
+	return pw != NULL ? pw->pw_name : NULL;
 }
 
 /* cli_find - the command named by argv; *used_r words were its name */
@@ -246,7 +278,9 @@ cli_db_failure(struct cli *cli, const char *what, char *error)
 		status = EX_UNAVAILABLE;
 		hint = "this server is a read-only standby; add target_session_attrs=read-write "
 		       "to the connection string";
-	} else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) {
+	} else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+		   strcmp(state, "P0002") == 0) {
+		/* Bad input, or something named that does not exist (P0002). */
 		status = EX_DATAERR;
 	}
 	msg_error("%s: %s", what, cli_clean_error(error));

@@ -98,6 +98,24 @@ void cli_print(struct cli *cli, const struct table *t, const char *if_empty);
 /* cli_usage - report a usage error for cmd (or the tool) and return EX_USAGE */
 int cli_usage(const struct cli_command *cmd, const char *error);
 
+/* cli_actor - who acts, for the records: --actor, the sudo user, or the login name */
+const char *cli_actor(const struct cli *cli);
+
+/*
+ * rundiff - what a reclassify run changed (cli_rundiff.c): fetched in the
+ * run's transaction, printed once its commit or rollback is done.
+ */
+struct rundiff;
+
+/* rundiff_fetch - read run's record; NULL and *status_r (reported) on error */
+struct rundiff *rundiff_fetch(struct cli *cli, const char *run, int *status_r);
+
+/* rundiff_print - the report, for people or as one JSON object */
+void rundiff_print(struct cli *cli, const struct rundiff *d, bool applied, double seconds);
+
+/* rundiff_free - release *dp and set it to NULL; accepts NULL */
+void rundiff_free(struct rundiff **dp);
+
 /* The subcommands. */
 cli_run_fn cli_stats;
 cli_run_fn cli_suppress_add;
@@ -109,5 +127,12 @@ cli_run_fn cli_db_migrate;
 cli_run_fn cli_db_status;
 cli_run_fn cli_classify;
 cli_run_fn cli_return_path_check;
+cli_run_fn cli_reclassify;
+cli_run_fn cli_incidents_list;
+cli_run_fn cli_incidents_show;
+cli_run_fn cli_incidents_close;
+cli_run_fn cli_rules_test;
+cli_run_fn cli_review;
+cli_run_fn cli_db_maintain;
 
 #endif

@@ -45,6 +45,16 @@ static const struct cli_opt cli_opts[] = {
 	O(CLI_OPT_COUNT, "count", 0, OPT_UINT, count, "--count N"),
 	O(CLI_OPT_DIR, "dir", 0, OPT_STRING, dir, "--dir DIR"),
 	O(CLI_OPT_EXPLAIN, "explain", 0, OPT_FLAG, explain, "--explain"),
+	O(CLI_OPT_SINCE, "since", 0, OPT_STRING, since, "--since DATE"),
+	O(CLI_OPT_UNTIL, "until", 0, OPT_STRING, until, "--until DATE"),
+	O(CLI_OPT_RULES, "rules", 0, OPT_STRING, rules, "--rules DIR"),
+	O(CLI_OPT_DRY_RUN, "dry-run", 0, OPT_FLAG, dry_run, "--dry-run"),
+	O(CLI_OPT_APPLY, "apply", 0, OPT_FLAG, apply, "--apply"),
+	O(CLI_OPT_UNDO, "undo", 0, OPT_UINT, undo, "--undo RUN"),
+	O(CLI_OPT_STATUS, "status", 0, OPT_STRING, status, "--status X.Y.Z"),
+	O(CLI_OPT_CODE, "code", 0, OPT_UINT, code, "--code NNN"),
+	O(CLI_OPT_REAL, "real", 0, OPT_FLAG, real, "--real"),
+	O(CLI_OPT_SENDER_SIDE, "sender-side", 0, OPT_FLAG, sender_side, "--sender-side"),
 };
 
 #undef O

@@ -29,6 +29,16 @@ enum cli_opt_bits {
 	CLI_OPT_COUNT = (1 << 11),	/* --count N */
 	CLI_OPT_DIR = (1 << 12),	/* --dir DIR */
 	CLI_OPT_EXPLAIN = (1 << 13),	/* --explain */
+	CLI_OPT_SINCE = (1 << 14),	/* --since DATE */
+	CLI_OPT_UNTIL = (1 << 15),	/* --until DATE */
+	CLI_OPT_RULES = (1 << 16),	/* --rules DIR */
+	CLI_OPT_DRY_RUN = (1 << 17),	/* --dry-run */
+	CLI_OPT_APPLY = (1 << 18),	/* --apply */
+	CLI_OPT_UNDO = (1 << 19),	/* --undo RUN */
+	CLI_OPT_STATUS = (1 << 20),	/* --status X.Y.Z */
+	CLI_OPT_CODE = (1 << 21),	/* --code NNN */
+	CLI_OPT_REAL = (1 << 22),	/* --real */
+	CLI_OPT_SENDER_SIDE = (1 << 23),	/* --sender-side */
 };
 
 #define CLI_OPT_GLOBAL (CLI_OPT_CONFIG | CLI_OPT_DATABASE | CLI_OPT_JSON | CLI_OPT_HELP)
@@ -49,6 +59,16 @@ struct cli_args {
 	unsigned count;
 	const char *dir;
 	bool explain;
+	const char *since;
+	const char *until;
+	const char *rules;
+	bool dry_run;
+	bool apply;
+	unsigned undo;
+	const char *status;
+	unsigned code;
+	bool real;
+	bool sender_side;
 };
 
 /*

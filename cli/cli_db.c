@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cli_db - "rebound db migrate" and "rebound db status".
+ * cli_db - "rebound db migrate", "rebound db status" and "rebound db maintain".
  *
  * migrate does what "psql -f sql/rebound.sql" does, through libpq: it
  * creates the schema and rebound.schema_version if they are missing (the
@@ -273,4 +273,34 @@ out:
 	PQclear(res);
 	migrate_set_free(&set);
 	return status;
+}
+
+int
+cli_db_maintain(struct cli *cli, int argc, char **argv)
+{
+	static const char sql[] =
+		"SELECT incidents_closed, raw_purged FROM rebound.maintain()";
+	char *error = NULL;
+	struct table *t;
+	PGresult *res;
+	int status = 0;
+
+	(void)argv;
+	if (argc > 0)
+		return cli_usage(cli->cmd, "maintain takes no operands");
+	/* A first purge of a large table may take long; it has no deadline. */
+	if (db_exec(cli->db, "SET statement_timeout = 0", &error) < 0)
+		return cli_db_failure(cli, "set statement_timeout", error);
+	if ((res = cli_query(cli, "maintain", sql, 0, NULL, PGRES_TUPLES_OK, &status)) == NULL)
+		return status;
+	if (cli->args.json) {
+		t = cli_table(res);
+		cli_print(cli, t, NULL);
+		table_free(&t);
+	} else {
+		fprintf(cli->out, "%s incidents closed, %s raw copies dropped\n",
+			PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return 0;
 }

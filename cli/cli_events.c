@@ -17,6 +17,13 @@
  * writers at once), so "printed" is a set of ids, not a high-water mark,
  * and a notification for an id already printed is dropped: no event is
  * printed twice, none is missed.
+ *
+ * A revision is news of its own: "rebound reclassify" announces each
+ * event it changes again, with "reclassified":RUN at the end of the
+ * payload, and its undo with "restored":RUN.  Those are printed whatever
+ * the event's id, marked as such; a catch-up finds new events only, so a
+ * revision made while the connection was down is not printed (the run
+ * itself is on record, see "rebound reclassify").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -61,6 +68,41 @@ events_payload_id(const char *payload)
 	return (end > payload + sizeof(prefix) - 1 && (*end == ',' || *end == '}')) ? id : -1;
 }
 
+/*
+ * events_payload_revision - for the payload of a revision, the key that
+ * says so ("reclassified" or "restored", see event_payload_revised() of
+ * migration 008) and its run in *run_r; NULL for a plain event.
+ */
+static const char *
+events_payload_revision(const char *payload, long long *run_r)
+{
+	static const char *const keys[] = { "reclassified", "restored" };
+	size_t len = strlen(payload), start;
+
+	if (len < 3 || payload[len - 1] != '}')
+		return NULL;
+	/* start: where the run's digits begin, after the key and its ':' */
+	start = len - 1;
+	while (start > 0 && payload[start - 1] >= '0' && payload[start - 1] <= '9')
+		start--;
+	if (start == len - 1 || start < 2 || payload[start - 1] != ':')
+		return NULL;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		size_t klen = strlen(keys[k]);
+		const char *at;
+
+		if (start < klen + 4)
+			continue;
+		at = payload + start - klen - 4;	/* the ',' before the key */
+		if (at[0] == ',' && at[1] == '"' && strncmp(at + 2, keys[k], klen) == 0 &&
+		    at[2 + klen] == '"') {
+			*run_r = strtoll(payload + start, NULL, 10);
+			return keys[k];
+		}
+	}
+	return NULL;
+}
+
 /* events_field - ", key=value" with the value made printable; NULL skipped */
 static void
 events_field(FILE *fp, const char *key, const char *value, int first)
@@ -73,10 +115,15 @@ events_field(FILE *fp, const char *key, const char *value, int first)
 	fprintf(fp, "%s%s=%s", first ? "" : ", ", key, text);
 }
 
-/* events_line - one followed event from a row of the detail query */
+/*
+ * events_line - one followed event from a row of the detail query; a
+ * revision's payload adds what revised it
+ */
 static void
-events_line(FILE *fp, const PGresult *res, int r)
+events_line(FILE *fp, const PGresult *res, int r, const char *payload)
 {
+	const char *revision;
+	long long run;
 	const char *v[11];
 	char rcpt[EVENTS_VALUE_MAX + 2];
 
@@ -100,7 +147,38 @@ events_line(FILE *fp, const PGresult *res, int r)
 	events_field(fp, "provenance", v[10], 0);
 	events_field(fp, "token", v[8], 0);
 	events_field(fp, "tags", v[9], 0);
+	if ((revision = events_payload_revision(payload, &run)) != NULL)
+		fprintf(fp, ", %s=run %lld", revision, run);
 	fputc('\n', fp);
+}
+
+/* events_row - the row of res (ordered by id) of event id, or -1 */
+static int
+events_row(const PGresult *res, long long id)
+{
+	int lo = 0, hi = PQntuples(res);
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		long long at = strtoll(PQgetvalue(res, mid, 0), NULL, 10);
+
+		if (at == id)
+			return mid;
+		if (at < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* events_payload_cmp - qsort() order of payloads by their event id */
+static int
+events_payload_cmp(const void *a, const void *b)
+{
+	long long x = events_payload_id(*(char *const *)a), y = events_payload_id(*(char *const *)b);
+
+	return (x > y) - (x < y);
 }
 
 /* events_print_batch - the followed events whose payloads are given */
@@ -114,6 +192,7 @@ events_print_batch(struct cli *cli, char **payloads, size_t n)
 		" WHERE e.id = ANY ($1::bigint[]) ORDER BY e.id";
 	struct buf *ids = buf_create(n * 24 + 3);
 	const char *values[1];
+	char **by_id;
 	PGresult *res;
 	int status = 0;
 
@@ -126,19 +205,33 @@ events_print_batch(struct cli *cli, char **payloads, size_t n)
 	buf_free(&ids);
 	if (res == NULL)
 		return status;
-	for (int r = 0; r < PQntuples(res); r++)
-		events_line(cli->out, res, r);
-	/* An event deleted since: show what the notification said. */
-	for (size_t i = 0; (int)n > PQntuples(res) && i < n; i++) {
-		char id[24], text[EVENTS_VALUE_MAX];
-		int found = 0;
+	by_id = xmalloc(n * sizeof(*by_id));
+	/* New events in the order of their ids, then revisions as they came. */
+	memcpy(by_id, payloads, n * sizeof(*by_id));
+	qsort(by_id, n, sizeof(*by_id), events_payload_cmp);
+	for (int pass = 0; pass < 2; pass++) {
+		char **batch = pass == 0 ? by_id : payloads;
 
-		snprintf(id, sizeof(id), "%lld", events_payload_id(payloads[i]));
-		for (int r = 0; r < PQntuples(res) && !found; r++)
-			found = strcmp(PQgetvalue(res, r, 0), id) == 0;
-		if (!found) {
+		for (size_t i = 0; i < n; i++) {
+			long long run;
+			bool revision = events_payload_revision(batch[i], &run) != NULL;
+			int r;
+
+			if (revision != (pass == 1))
+				continue;
+			if ((r = events_row(res, events_payload_id(batch[i]))) >= 0)
+				events_line(cli->out, res, r, batch[i]);
+		}
+	}
+	free(by_id);
+	/* An event deleted since: show what the notification said. */
+	for (size_t i = 0; i < n; i++) {
+		char text[EVENTS_VALUE_MAX];
+
+		if (events_row(res, events_payload_id(payloads[i])) < 0) {
 			table_printable(payloads[i], text, sizeof(text));
-			fprintf(cli->out, "event %s (no longer in the database): %s\n", id, text);
+			fprintf(cli->out, "event %lld (no longer in the database): %s\n",
+				events_payload_id(payloads[i]), text);
 		}
 	}
 	PQclear(res);
@@ -213,11 +306,19 @@ follow_room(const struct follow *f)
 	return f->count ? f->count - f->printed : SIZE_MAX;
 }
 
-/* follow_add - queue one payload for printing, if its event is new */
+/*
+ * follow_add - queue one payload for printing, if its event is new or it
+ * announces a revision
+ */
 static void
 follow_add(struct follow *f, const char *payload)
 {
-	if (follow_room(f) <= f->npayloads || !follow_want(f, events_payload_id(payload)))
+	long long run;
+
+	if (follow_room(f) <= f->npayloads)
+		return;
+	if (events_payload_revision(payload, &run) == NULL &&
+	    !follow_want(f, events_payload_id(payload)))
 		return;
 	if (f->npayloads == f->pcap) {
 		f->pcap = f->pcap ? f->pcap * 2 : 16;

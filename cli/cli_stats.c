@@ -57,6 +57,13 @@ static const struct stats_section stats_sections[] = {
 	  "  FROM rebound.campaign_rates"
 	  " WHERE $1::int IS NOT NULL"
 	  " ORDER BY campaign_rates.last_sent DESC, tag, value LIMIT $2::int" },
+	{ "incidents", "Incidents: bursts that hold suppressions (all time)",
+	  "SELECT s.status, count(i.id) AS incidents, coalesce(sum(i.held), 0) AS held,"
+	  "       coalesce(sum(i.applied), 0) AS applied, coalesce(sum(i.released), 0) AS released"
+	  "  FROM unnest(ARRAY['open', 'real', 'sender_side']) WITH ORDINALITY s (status, n)"
+	  "  LEFT JOIN rebound.incident_summary i ON i.status = s.status"
+	  " WHERE $1::int IS NOT NULL AND $2::int IS NOT NULL"
+	  " GROUP BY s.status, s.n ORDER BY s.n" },
 	{ "review", "Awaiting review (all time)",
 	  "SELECT problem, count(*) AS events, rebound.time_text(min(received_at), 'minute')"
 	  "       AS oldest"

@@ -9,11 +9,9 @@
  * changes nothing.  The export reads through a cursor, so that a list of
  * millions streams in constant memory.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "util/msg.h"
@@ -98,21 +96,6 @@ suppress_operands(struct cli *cli, int argc, char **argv, struct suppress_list *
 	return 0;
 }
 
-/* suppress_actor - who acts: --actor, the sudo user, or the login name */
-static const char *
-suppress_actor(const struct cli *cli)
-{
-	const char *sudo = getenv("SUDO_USER");
-	const struct passwd *pw;
-
-	if (cli->args.actor != NULL)
-		return cli->args.actor;
-	if (geteuid() == 0 && sudo != NULL && *sudo != '\0')
-		return sudo;
-	pw = getpwuid(getuid());
-	return pw != NULL ? pw->pw_name : NULL;
-}
-
 /* suppress_change - run sql once per address in one transaction; print the table */
 static int
 suppress_change(struct cli *cli, const struct suppress_list *l, const char *sql, int nparams,
@@ -170,7 +153,7 @@ cli_suppress_add(struct cli *cli, int argc, char **argv)
 		"               rebound.suppress($1, $2, $3, $4) AS added) x"
 		"  LEFT JOIN rebound.suppressions s ON s.address = x.address";
 	struct suppress_list l = { 0 };
-	const char *values[4] = { NULL, cli->args.reason, suppress_actor(cli), cli->args.note };
+	const char *values[4] = { NULL, cli->args.reason, cli_actor(cli), cli->args.note };
 	size_t unchanged;
 	int status;
 
@@ -187,7 +170,7 @@ cli_suppress_remove(struct cli *cli, int argc, char **argv)
 		"SELECT coalesce(rebound.suppression_key($1), lower($1)) AS address,"
 		"       rebound.unsuppress($1, $2, $3) AS removed";
 	struct suppress_list l = { 0 };
-	const char *values[3] = { NULL, suppress_actor(cli), cli->args.note };
+	const char *values[3] = { NULL, cli_actor(cli), cli->args.note };
 	size_t unchanged = 0;
 	int status;
 

@@ -205,6 +205,27 @@ table_print_text(const struct table *t, FILE *fp)
 }
 
 void
+table_print_record(const struct table *t, FILE *fp)
+{
+	size_t width = 0;
+	char buf[TABLE_CELL_MAX];
+
+	for (size_t c = 0; c < t->ncols; c++)
+		if (table_width(t->names[c] ? t->names[c] : "") > width)
+			width = table_width(t->names[c] ? t->names[c] : "");
+	for (size_t r = 0; r < t->nrows; r++) {
+		if (r > 0)
+			fputc('\n', fp);
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *name = t->names[c] ? t->names[c] : "";
+
+			fprintf(fp, "%s:%*s %s\n", name, (int)(width - table_width(name)), "",
+				table_text_cell(t, c, t->rows[r][c], buf, sizeof(buf)));
+		}
+	}
+}
+
+void
 table_json_string(const char *s, FILE *fp)
 {
 	putc('"', fp);

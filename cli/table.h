@@ -42,6 +42,9 @@ size_t table_cols(const struct table *t);
 /* table_print_text - header and aligned rows; "-" for NULL, yes/no for bools */
 void table_print_text(const struct table *t, FILE *fp);
 
+/* table_print_record - each row as "name: value" lines, a blank line between rows */
+void table_print_record(const struct table *t, FILE *fp);
+
 /* table_print_json - a JSON array of one object per row */
 void table_print_json(const struct table *t, FILE *fp);
 

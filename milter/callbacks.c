@@ -465,11 +465,29 @@ reply_expand(const char *tmpl, const char *rcpt, const char *reason, char *out, 
 	out[n] = '\0';
 }
 
+/*
+ * reply_escape - text as smfi_setreply() must be given it: libmilter and
+ * Postfix read '%' as an escape and print "%%" as one '%', so every '%'
+ * (only %% of suppression_reply makes one) is doubled.
+ */
+static void
+reply_escape(const char *text, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *text != '\0' && n + 2 < size; text++) {
+		out[n++] = *text;
+		if (*text == '%')
+			out[n++] = '%';
+	}
+	out[n] = '\0';
+}
+
 /* rcpt_suppressed - refuse a suppressed recipient and record that */
 static sfsistat
 rcpt_suppressed(SMFICTX *ctx, struct mconn *c, const char *rcpt, const char *reason)
 {
-	char reply[512], code[4], status[STATUS_SIZE];
+	char reply[512], wire[1024], code[4], status[STATUS_SIZE];
 	const char *text, *sp;
 	const char *qid = mconn_qid(ctx, c);
 
@@ -483,7 +501,8 @@ rcpt_suppressed(SMFICTX *ctx, struct mconn *c, const char *rcpt, const char *rea
 	msg_info("%s: reject to=<%s>: suppressed (%s)", qid, rcpt, reason);
 	if (record_event(c, rcpt, status, code, text, "suppressed", REASON_SUPPRESSED) < 0)
 		return failure(ctx, c, "cannot record a suppressed recipient");
-	setreply(ctx, code, status, text);
+	reply_escape(text, wire, sizeof(wire));
+	setreply(ctx, code, status, wire);
 	return code[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 

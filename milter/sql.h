@@ -5,7 +5,8 @@
 /*
  * sql - every statement rebound-milter sends to PostgreSQL, in one place:
  * the writer's batch statements (writer_sql.c builds their parameters)
- * and the suppression list's queries (suppress.c).  What rebound-pipe stores is in pipe/store.c; the
+ * and the suppression list's queries (suppress.c).  What rebound-pipe
+ * stores is in common/store/store.c; the
  * schema is sql/rebound.sql.
  */
 

@@ -177,6 +177,8 @@ suppress_main(void *arg)
 				next_try = now + SUPPRESS_RETRY;
 				continue;
 			}
+			if (warned)
+				msg_info("suppression list available again");
 			warned = false;
 			next_load = 0;
 		}

@@ -79,6 +79,8 @@ setup_logging(const struct cfg *cfg)
 	 * the one status line belongs.
 	 */
 	msg_open(name, facility < 0 ? msg_facility_code("mail") : facility, MSG_TO_SYSLOG);
+	if (cfg->syslog_socket[0] != '\0' && msg_syslog_socket(cfg->syslog_socket) < 0)
+		msg_warn("syslog_socket %s: %s", cfg->syslog_socket, strerror(errno));
 	if (cfg->log_file[0] != '\0' && msg_log_file(cfg->log_file) < 0) {
 		snprintf(log_problem, sizeof(log_problem), "; log_file: %s", strerror(errno));
 		msg_warn("cannot open log_file %s: %s", cfg->log_file, strerror(errno));

@@ -7,7 +7,7 @@
  * milliseconds at every exec: more than classifying a bounce.  Batch mode
  * (--classify) never needs them, and delivery needs them only once it has
  * a report to store.  So rebound-pipe is linked without -lpq, and these
- * definitions of the libpq functions that common/mail/db.c and pipe/store.c
+ * definitions of the libpq functions that common/mail/db.c and common/store/store.c
  * call load libpq.so.5 on first use and forward to it.
  *
  * Every libpq function that rebound-pipe's code calls is here (those of

@@ -40,3 +40,13 @@ SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 6) AS ap
 \if :apply
 \ir migrations/006_provenance.sql
 \endif
+
+SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 7) AS apply \gset
+\if :apply
+\ir migrations/007_incidents.sql
+\endif
+
+SELECT NOT EXISTS (SELECT 1 FROM rebound.schema_version WHERE version = 8) AS apply \gset
+\if :apply
+\ir migrations/008_reclassify.sql
+\endif

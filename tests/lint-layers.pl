@@ -5,7 +5,7 @@
 #   tests/lint-layers.pl --self-test show that it catches what it must
 #
 # The shared code sits in common/, one folder per layer, lowest first:
-# util, mail, report, classify.  The programs (pipe/, milter/, cli/) sit
+# util, mail, report, classify, store.  The programs (pipe/, milter/, cli/) sit
 # above all of them.  The rules:
 #
 #   - a file in common/LAYER includes "LAYER2/name.h" only, for LAYER2
@@ -30,7 +30,7 @@ use warnings;
 use File::Path qw(make_path);
 use File::Temp qw(tempdir);
 
-my @layers = qw(util mail report classify);	# lowest first
+my @layers = qw(util mail report classify store);	# lowest first
 my %rank = map { $layers[$_] => $_ } 0 .. $#layers;
 my @programs = qw(pipe milter cli);
 my %is_program = map { $_ => 1 } @programs;

@@ -21,7 +21,8 @@ my %sinks = (
 	PQsendQueryParams => 1, PQsendPrepare => 2, PQdescribePrepared => 1,
 	db_exec => 1, db_query => 1, db_query_binary => 1, db_query_prepared => 1,
 	db_exec_script => 1,
-	cli_query => 2, suppress_change => 2, columns_run => 1,
+	cli_query => 2, suppress_change => 2, columns_run => 1, incidents_rows => 2,
+	rundiff_table => 2,
 );
 
 # "file-basename:function:argument" => why it is safe.  The wrappers pass
@@ -35,6 +36,8 @@ my %allow = (
 	'cli.c:cli_query:sql' => 'wrapper; its callers are checked',
 	'cli_suppress.c:suppress_change:sql' => 'wrapper; its callers are checked',
 	'writer_sql.c:columns_run:sql' => 'wrapper; its callers are checked',
+	'cli_incidents.c:incidents_rows:sql' => 'wrapper; its callers are checked',
+	'cli_rundiff.c:rundiff_table:sql' => 'wrapper; its callers are checked',
 	'cli_db.c:db_apply:sql' => 'a migration file of the installed schema (sql/migrations), not input',
 	'cli_stats.c:cli_stats:stats_sections[i].sql' => 'static const table of string literals',
 );

@@ -231,7 +231,7 @@ mismatches = []
 for g in sorted(groups):
     members = groups[g]
     # The events rebound-pipe must have stored once for the group: the
-    # classifier's, one per deduplication key (pipe/store.c), or, for a
+    # classifier's, one per deduplication key (common/store/store.c), or, for a
     # file in which it recognises no report, one unknown event kept raw.
     want, unknown = {}, False
     for f in members:

@@ -199,12 +199,10 @@ batch_explain_step(void *ctx, const struct rule_step *step)
 	fputc('\n', out);
 }
 
-/* batch_explain - what decided each recipient of a report, for people */
-static void
-batch_explain(struct batch *b, const char *path, const struct report *r)
+/* batch_explain_report - what decided each recipient of a report, for people */
+void
+batch_explain_report(struct classifier *c, const char *path, const struct report *r, FILE *out)
 {
-	FILE *out = b->out;
-
 	if (r->format == FORMAT_NONE) {
 		fprintf(out, "%s: no report recognised\n\n", path);
 		return;
@@ -229,7 +227,7 @@ batch_explain(struct batch *b, const char *path, const struct report *r)
 		fputs("  diagnostic ", out);
 		batch_json_string(out, rc->diagnostic ? rc->diagnostic : "");
 		fputs("\n  rules tried, in order:\n", out);
-		classifier_explain(b->c, r, i, batch_explain_step, out);
+		classifier_explain(c, r, i, batch_explain_step, out);
 		fputc('\n', out);
 	}
 }
@@ -241,7 +239,7 @@ batch_message(struct batch *b, const char *path, const char *data, size_t len)
 	struct report *r = classifier_run(b->c, data, len);
 
 	if (b->flags & BATCH_EXPLAIN)
-		batch_explain(b, path, r);
+		batch_explain_report(b->c, path, r, b->out);
 	else
 		batch_print(b->out, path, r);
 	report_free(&r);

@@ -48,6 +48,14 @@ int batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_siz
 int batch_classify(const struct cfg *cfg, char *const *paths, size_t n, unsigned flags,
 		   FILE *out, FILE *err);
 
+/*
+ * batch_explain_report - for people: what the report says of each
+ * recipient, every rule tried in order, and what decided (BATCH_EXPLAIN's
+ * output for one message called name)
+ */
+void batch_explain_report(struct classifier *c, const char *name, const struct report *r,
+			  FILE *out);
+
 /* batch_print - write the JSON lines of one classified report */
 void batch_print(FILE *out, const char *file, const struct report *r);
 

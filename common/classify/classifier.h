@@ -25,6 +25,21 @@ struct classifier;
 /* classifier_create - load the rules cfg names; -1 and *error_r on error */
 int classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r);
 
+/*
+ * classifier_create_dirs - load the rule files of dirs[0..n), in that
+ * order (empty names are skipped): "rebound reclassify --rules DIR" puts
+ * a candidate directory before the configured ones
+ */
+int classifier_create_dirs(const char *const *dirs, size_t n, struct classifier **c_r,
+			   char **error_r);
+
+/*
+ * classifier_digest - hex SHA-256 of the rule files c loaded, their names
+ * and order (rules_digest()): the same for two processes that read the
+ * same rules, wherever installed.  Stored with every event.
+ */
+const char *classifier_digest(struct classifier *c);
+
 /* classifier_free - release *cp and set it to NULL; accepts NULL */
 void classifier_free(struct classifier **cp);
 
@@ -33,6 +48,18 @@ void classifier_free(struct classifier **cp);
  * frees) refers to rule ids owned by the classifier: free it first.
  */
 struct report *classifier_run(struct classifier *c, const char *data, size_t len);
+
+/*
+ * classifier_reply - what c makes of one SMTP reply: text (at most
+ * LIMIT_DIAGNOSTIC_LEN bytes; line ends fold into one diagnostic), with
+ * status ("X.Y.Z", or NULL to let the text say) and reply_code (0 to let
+ * the text say), put as the one recipient of a delivery status
+ * notification (RFC 3464) and run through the parser and the rules like
+ * any bounce.  NULL when text is too long or status is not a status code.
+ * The report (caller frees) refers to rule ids the classifier owns.
+ */
+struct report *classifier_reply(struct classifier *c, const char *status, int reply_code,
+				const char *text);
 
 /*
  * classifier_explain - for recipient i of a report classifier_run()

@@ -148,6 +148,14 @@ bool rules_explain(struct rules *rs, const struct rule_input *in, struct rule_re
 /* rules_provider_of - the provider a host or domain belongs to, or NULL */
 const char *rules_provider_of(const struct rules *rs, const char *host);
 
+/*
+ * rules_digest - hex SHA-256 (64 characters) of every rule text loaded, in
+ * load order, each with its file name (not its directory) and each
+ * directory's end marked: two sets with the same digest decide alike.
+ * Valid until more rules are loaded or rs is freed.
+ */
+const char *rules_digest(struct rules *rs);
+
 /* rules_count - rules loaded and active */
 size_t rules_count(const struct rules *rs);
 

@@ -7,6 +7,7 @@
 
 #include "util/buf.h"
 #include "util/litset.h"
+#include "util/sha256.h"
 #include "util/msg.h"
 #include "mail/provider.h"
 #include "classify/rules.h"
@@ -125,6 +126,9 @@ struct rules {
 	struct buf *lower;	/* the lower-cased diagnostic */
 	char *error;
 	size_t compiled;
+	struct sha256 sum;	/* of every text loaded, for rules_digest() */
+	bool summing;		/* sum is started */
+	char digest[SHA256_HEX_SIZE];	/* its hex value, or "" when more was loaded since */
 };
 
 /* rules_compile - compile r's regex; false (and *error_r) on failure */

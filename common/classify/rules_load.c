@@ -454,6 +454,53 @@ rules_entry_add(struct rules_entry *e, const char *s, size_t n, const char *file
 	return 0;
 }
 
+/*
+ * rules_digest_add - fold one text into the digest: its file name without
+ * the directory (the same rules installed elsewhere are the same set),
+ * its length and its bytes; text NULL marks the end of a directory, so
+ * that moving a file from the site rules to the built-in ones is another
+ * set.
+ */
+static void
+rules_digest_add(struct rules *rs, const char *name, const char *text, size_t len)
+{
+	const char *base = strrchr(name, '/');
+	char head[64];
+
+	if (!rs->summing) {
+		sha256_init(&rs->sum);
+		rs->summing = true;
+	}
+	base = base != NULL ? base + 1 : name;
+	if (text == NULL)
+		snprintf(head, sizeof(head), "end of directory\n");
+	else
+		snprintf(head, sizeof(head), "%zu %zu\n", strlen(base), len);
+	sha256_update(&rs->sum, head, strlen(head));
+	if (text != NULL) {
+		sha256_update(&rs->sum, base, strlen(base));
+		sha256_update(&rs->sum, text, len);
+	}
+	rs->digest[0] = '\0';
+}
+
+/* rules_digest - hex SHA-256 of the texts loaded so far, in order */
+const char *
+rules_digest(struct rules *rs)
+{
+	if (rs->digest[0] == '\0') {
+		/* A copy: more texts may be added to the sum after this. */
+		struct sha256 copy = rs->sum;
+		unsigned char digest[SHA256_SIZE];
+
+		if (!rs->summing)
+			sha256_init(&copy);
+		sha256_final(&copy, digest);
+		sha256_hex(digest, rs->digest);
+	}
+	return rs->digest;
+}
+
 /* rules_parse_text - append the rules of one file's text */
 static int
 rules_parse_text(struct rules *rs, const char *text, size_t len, const char *name,
@@ -463,6 +510,7 @@ rules_parse_text(struct rules *rs, const char *text, size_t len, const char *nam
 	const char *file;
 	int lineno = 0, ret = 0;
 
+	rules_digest_add(rs, name, text, len);
 	e->text = buf_create(LIMIT_RULE_PATTERN + LIMIT_RULE_LINE);
 	rs->files = xrealloc(rs->files, (rs->nfiles + 1) * sizeof(*rs->files));
 	file = rs->files[rs->nfiles++] = xstrdup(name);
@@ -517,6 +565,7 @@ rules_load_text(struct rules *rs, const char *text, size_t len, const char *name
 {
 	int ret = rules_parse_text(rs, text, len, name, error_r);
 
+	rules_digest_add(rs, name, NULL, 0);
 	rs->ndirs++;
 	return ret;
 }
@@ -598,6 +647,7 @@ rules_load_dir(struct rules *rs, const char *dir, char **error_r)
 		}
 		free(names[i]);
 	}
+	rules_digest_add(rs, dir, NULL, 0);
 	rs->ndirs++;
 	return ret;
 }

@@ -49,6 +49,7 @@ struct cfg {
 	/* logging */
 	char *syslog_facility;
 	char *syslog_name;
+	char *syslog_socket;		/* empty: syslog(3), /dev/log */
 	char *log_file;			/* empty: syslog only */
 
 	/* bounce processing */

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -15,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,14 +26,31 @@
 #include "util/caps.h"
 #include "util/msg.h"
 
-static const char *msg_ident = "rebound";
+/*
+ * A copy: the name may come from a configuration that is freed later, and
+ * openlog() keeps the pointer it is given.
+ */
+static char msg_ident[64] = "rebound";
 static enum msg_flags msg_flags_set = MSG_TO_STDERR;
 static int msg_fatal_exit = 1;
+static bool msg_fatal_quick;
 static const char *msg_fatal_line;
 static void (*msg_fatal_hook)(void);
 static int msg_verbose;
 static int msg_file_fd = -1;
 static atomic_bool msg_quiet_stderr;
+/*
+ * syslog_socket: records go to this socket, formatted as syslog(3) does,
+ * instead of through syslog(3), whose socket is always /dev/log.  The
+ * descriptor is replaced with dup3() when the socket is connected again,
+ * under msg_syslog_lock, so that other threads' sends never see it closed.
+ */
+static struct sockaddr_un msg_syslog_addr;
+static atomic_int msg_syslog_fd = -1;
+static int msg_syslog_facility = LOG_MAIL;
+static pthread_mutex_t msg_syslog_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t msg_clamp(int len, size_t size);
 
 static const struct {
 	const char *name;
@@ -56,10 +76,97 @@ msg_facility_code(const char *name)
 void
 msg_open(const char *ident, int facility, enum msg_flags flags)
 {
-	msg_ident = ident;
+	snprintf(msg_ident, sizeof(msg_ident), "%s", ident);
 	msg_flags_set = flags;
-	if (flags & MSG_TO_SYSLOG)
-		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+	msg_syslog_facility = facility;
+	if ((flags & MSG_TO_SYSLOG) && msg_syslog_addr.sun_path[0] == '\0')
+		openlog(msg_ident, LOG_PID | LOG_NDELAY, facility);
+}
+
+/* msg_syslog_connect - a socket connected to syslog_socket; -1 on error */
+static int
+msg_syslog_connect(void)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&msg_syslog_addr, sizeof(msg_syslog_addr)) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* msg_syslog_reconnect - connect again; the caller holds msg_syslog_lock */
+static int
+msg_syslog_reconnect(void)
+{
+	int fd = msg_syslog_connect();
+
+	if (fd < 0)
+		return -1;
+	if (atomic_load(&msg_syslog_fd) < 0) {
+		atomic_store(&msg_syslog_fd, fd);
+		return 0;
+	}
+	if (dup3(fd, atomic_load(&msg_syslog_fd), O_CLOEXEC) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+msg_syslog_socket(const char *path)
+{
+	int ret;
+
+	if (strlen(path) >= sizeof(msg_syslog_addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	pthread_mutex_lock(&msg_syslog_lock);
+	msg_syslog_addr.sun_family = AF_UNIX;
+	strcpy(msg_syslog_addr.sun_path, path);
+	closelog();
+	/* Not there yet (syslogd starting): each record tries again. */
+	ret = msg_syslog_reconnect();
+	pthread_mutex_unlock(&msg_syslog_lock);
+	return ret;
+}
+
+/*
+ * msg_syslog_send - one record to syslog_socket, in the format syslog(3)
+ * writes to /dev/log: "<priority>Mmm dd hh:mm:ss ident[pid]: text".  A
+ * syslogd that restarted refuses the old connection: connect again once.
+ */
+static void
+msg_syslog_send(int priority, const char *label, const char *line)
+{
+	char out[LIMIT_LOG_LINE + 256], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int len, fd;
+
+	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", localtime_r(&now, &tm));
+	len = snprintf(out, sizeof(out), "<%d>%s %s[%ld]: %s%s", priority | msg_syslog_facility,
+		       stamp, msg_ident, (long)getpid(), label, line);
+	len = (int)msg_clamp(len, sizeof(out));
+	fd = atomic_load(&msg_syslog_fd);
+	if (fd >= 0 && send(fd, out, (size_t)len, MSG_NOSIGNAL) >= 0)
+		return;
+	pthread_mutex_lock(&msg_syslog_lock);
+	if (msg_syslog_reconnect() == 0)
+		(void)!send(atomic_load(&msg_syslog_fd), out, (size_t)len, MSG_NOSIGNAL);
+	pthread_mutex_unlock(&msg_syslog_lock);
 }
 
 /*
@@ -165,6 +272,12 @@ msg_set_fatal_line(const char *line)
 }
 
 void
+msg_set_fatal_quick(bool quick)
+{
+	msg_fatal_quick = quick;
+}
+
+void
 msg_set_fatal_hook(void (*hook)(void))
 {
 	msg_fatal_hook = hook;
@@ -213,7 +326,9 @@ msg_emit(int priority, const char *label, const char *fmt, va_list ap)
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	msg_printable(line, sizeof(line), raw, sizeof(raw));
 
-	if (msg_flags_set & MSG_TO_SYSLOG)
+	if ((msg_flags_set & MSG_TO_SYSLOG) && msg_syslog_addr.sun_path[0] != '\0')
+		msg_syslog_send(priority, label, line);
+	else if (msg_flags_set & MSG_TO_SYSLOG)
 		syslog(priority, "%s%s", label, line);
 	if ((msg_flags_set & MSG_TO_STDERR) && !atomic_load(&msg_quiet_stderr)) {
 		char out[LIMIT_LOG_LINE + 128];
@@ -315,5 +430,7 @@ msg_fatal(const char *fmt, ...)
 		(void)!write(STDOUT_FILENO, msg_fatal_line, strlen(msg_fatal_line));
 		(void)!write(STDOUT_FILENO, "\n", 1);
 	}
+	if (msg_fatal_quick)
+		_exit(msg_fatal_exit);
 	exit(msg_fatal_exit);
 }

@@ -24,6 +24,14 @@ enum msg_flags {
 /* msg_open - set the program name, facility and destinations */
 void msg_open(const char *ident, int facility, enum msg_flags flags);
 
+/*
+ * msg_syslog_socket - send syslog records to the datagram socket path
+ * (syslog_socket) instead of syslog(3)'s /dev/log, in the same format.
+ * Call it after msg_open and before threads start.  Returns -1 with errno
+ * if the socket cannot be reached now; records try it again.
+ */
+int msg_syslog_socket(const char *path);
+
 /* msg_log_file - also append records to this file; returns -1 on error */
 int msg_log_file(const char *path);
 
@@ -46,6 +54,15 @@ int msg_facility_code(const char *name);
 
 /* msg_set_fatal_status - exit status of msg_fatal (default 1) */
 void msg_set_fatal_status(int status);
+
+/*
+ * msg_set_fatal_quick - msg_fatal ends with _exit(), not exit(): no exit
+ * handler runs.  For a process whose other threads go on meanwhile (the
+ * milter's, in libmilter), since an exit handler of a library may destroy
+ * what those threads still use.  Everything msg writes is already written;
+ * the fatal hook has run.
+ */
+void msg_set_fatal_quick(bool quick);
 
 /*
  * msg_set_fatal_line - a line msg_fatal writes to stdout before it exits:

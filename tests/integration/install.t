@@ -66,6 +66,12 @@ sed 's|^ExecStart=.*|ExecStart=/bin/true -f|' "$R/usr/lib/systemd/system/rebound
 	>"$T/unit/rebound-milter.service"
 out=$(systemd-analyze verify --man=no "$T/unit/rebound-milter.service" 2>&1)
 is "$out" "" "systemd-analyze verify finds nothing to say"
+# The maintenance timer and its service, in the doc directory for the admin to copy.
+sed 's|^ExecStart=.*|ExecStart=/bin/true|' "$R/usr/share/doc/rebound/contrib/systemd/rebound-maintain.service" \
+	>"$T/unit/rebound-maintain.service"
+cp "$R/usr/share/doc/rebound/contrib/systemd/rebound-maintain.timer" "$T/unit/"
+out=$(systemd-analyze verify --man=no "$T/unit/rebound-maintain.service" "$T/unit/rebound-maintain.timer" 2>&1)
+is "$out" "" "the maintenance timer and service verify too"
 
 # The installed contrib files and man pages name the installed paths.
 DOC=$R/usr/share/doc/rebound

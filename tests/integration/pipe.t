@@ -26,6 +26,16 @@ err=$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/bad.conf" -n 2>&1)
 is "$?" 78 "-n with an unknown key exits EX_CONFIG"
 like "$err" "bad.conf, line 2: unknown parameter \"bogus_key\"" "error names file and line"
 
+# --- --classify: a bad rule file, and output that cannot be written ----------
+printf 'broken.rule   no-such-reason   /x/\n' >"$T/rules-site/broken.rules"
+chmod 644 "$T/rules-site/broken.rules"
+err=$(pipe_run --classify "$D/postfix-rejected.eml" 2>&1 >/dev/null)
+is "$?" 78 "--classify with a bad rule file exits EX_CONFIG"
+like "$err" "broken\.rules:1: .*no-such-reason" "naming the file, the line and what is wrong"
+rm "$T/rules-site/broken.rules"
+pipe_run --classify "$D/postfix-rejected.eml" >/dev/full 2>/dev/null
+is "$?" 74 "--classify whose output cannot be written exits EX_IOERR"
+
 # -n checks what a signed bounce will need, as the user master.cf runs
 # rebound-pipe as: run as root, -u names that user.
 pipe_check() {	# pipe_check KEY_FILE - -n with token_key_file = KEY_FILE, as root for nobody
@@ -78,6 +88,19 @@ out=$(runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/log.conf" -q LOGF1 \
 is "$?:$out" "0:1 event recorded, 1 new; log_file: Permission denied" \
 	"a log file it cannot open: delivered, and said in the line Postfix logs"
 
+# --- syslog: syslog_facility and syslog_name, through a real socket -----------
+syslog_start
+rb_write_conf "syslog_socket = $SYSLOG_SOCKET" "syslog_facility = local3" "syslog_name = rb-pipe-test"
+sed 's/dora/sysl/g' "$D/remote-ndr.eml" | pipe_run -q SYSL1 -r "bounces+sysl=remote.example@$BOUNCE_DOMAIN" \
+	>/dev/null
+ok $? "delivered with syslog_socket, syslog_facility and syslog_name set"
+# local3 is facility 19, info is 6: priority 19 * 8 + 6 = 158.
+wait_for 5 grep -q 'SYSL1: ' "$SYSLOG_LOG"
+like "$(grep 'SYSL1: ' "$SYSLOG_LOG")" \
+	'^<158>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} rb-pipe-test\[[0-9]+\]: SYSL1: to=<bounces\+sysl=remote\.example@.*status=recorded' \
+	"one syslog record, facility local3, level info, named rb-pipe-test"
+rb_write_conf
+
 # --- root is refused, and the bounce deferred, not lost -------------------
 out=$("$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" -q ROOT1 -r x@y <"$D/postfix-rejected.eml")
 is "$?" 75 "delivery as root exits EX_TEMPFAIL"
@@ -102,12 +125,13 @@ like "$(grep ' Q1: ' "$T/log/rebound.log")" \
 # --- the same bounce again adds nothing -----------------------------------
 deliver Q1 "bounces+bob=bad.example@bounce.example.test" <"$D/postfix-rejected.eml"
 is "$RC" 0 "duplicate delivery exits 0"
-like "$OUT" "1 new|0 new" "status line on duplicate"
+is "$OUT" "1 event recorded, 0 new" "status line on duplicate: nothing new"
 is "$(count "recipient = 'bob@bad.example'")" 1 "duplicate adds no event"
 # The same report again with a new Received line and queue id adds nothing.
 { echo "Received: from mx.relay.example by mta.example.test; Mon, 23 Nov 2026 10:00:00 +0000"
-  cat "$D/postfix-rejected.eml"; } | pipe_run -q Q1B -r "bounces+bob=bad.example@bounce.example.test" \
-	--client-address= >/dev/null
+  cat "$D/postfix-rejected.eml"; } | OUT=$(pipe_run -q Q1B -r "bounces+bob=bad.example@bounce.example.test" \
+	--client-address=)
+is "$?:$OUT" "0:1 event recorded, 0 new" "retransmitted report delivered, nothing new"
 is "$(count "recipient = 'bob@bad.example'")" 1 "retransmitted report adds no event"
 
 # --- several recipients in one report ---------------------------------------
@@ -139,6 +163,19 @@ sed -e 's/newsletter-1@client.example/newsletter-7@client.example/' \
 is "$(q "SELECT m.tags->>'campaign' FROM rebound.events e JOIN rebound.messages m ON m.id = e.message_id
 	JOIN rebound.recipients r ON r.id = e.recipient_id WHERE e.queue_id = 'Q6' AND r.address = e.recipient")" \
 	"nov" "event linked to message and recipient by the returned Message-ID"
+
+# --- every bounce is kept raw by default, for rebound reclassify ------------
+is "$(q "SELECT count(*) FROM rebound.events e JOIN rebound.raw_messages r ON r.id = e.raw_message_id
+	WHERE e.queue_id = 'Q1' AND r.local_origin AND r.parse_error IS NULL")" 1 \
+	"a parsed bounce is kept raw by default, with how it came (from Postfix itself)"
+is "$(q "SELECT count(*) FROM rebound.raw_messages r JOIN rebound.events e ON e.raw_message_id = r.id
+	WHERE e.queue_id = 'Q5' AND NOT r.local_origin")" 1 "and a remote's NDR with it"
+rb_write_conf "raw_messages = unparsed"
+sed -e 's/47F6CA74BA3@/47F6CA74BA5@/' "$D/postfix-rejected.eml" |
+	pipe_run -q Q5U -r "bounces+bob=bad.example@bounce.example.test" >/dev/null
+is "$(q "SELECT count(*) FILTER (WHERE raw_message_id IS NULL) || '/' || count(*) FROM rebound.events
+	WHERE queue_id = 'Q5U'")" "1/1" "raw_messages = unparsed keeps no copy of a parsed bounce"
+rb_write_conf
 
 # --- input that is not a report: stored raw, exit 0 --------------------------
 deliver Q7 "bounces+eve=odd.example@bounce.example.test" < <(printf 'this is not mail\n\001\002 at all')
@@ -179,6 +216,59 @@ is "$(q "SELECT r.size || '|' || r.truncated || '|' || octet_length(r.content) F
 	JOIN rebound.raw_messages r ON r.id = e.raw_message_id WHERE e.queue_id = 'Q12'")" \
 	"3000000|true|4096" "raw copy capped, real size and truncation recorded"
 rb_write_conf
+
+# --- what the server says beside a result goes to the log ------------------
+# pipe(8) reads stdout and stderr as one output, and takes the status from
+# its start; a server WARNING (a trigger's, or a server shutting down
+# before a failover) must not come first.
+q "CREATE FUNCTION public.pipe_t_notice() RETURNS trigger LANGUAGE plpgsql AS
+	\$\$BEGIN RAISE WARNING 'pipe.t warns'; RAISE EXCEPTION 'pipe.t refuses'; END\$\$;
+	CREATE TRIGGER pipe_t_notice BEFORE INSERT ON rebound.events
+	FOR EACH ROW EXECUTE FUNCTION public.pipe_t_notice()"
+out=$(pipe_run -q Q12W -r "bounces+erin=bad.example@bounce.example.test" --client-address= \
+	<"$D/postfix-rejected.eml" 2>&1)
+is "$?" 75 "an insert the server refuses exits EX_TEMPFAIL"
+# The error's CONTEXT may follow on the same line; nothing may precede it,
+# and nothing may follow on another line.
+status_line='^4\.3\.0 database query: ERROR:  pipe\.t refuses(; [^'$'\n'']*)?$'
+[[ $out =~ $status_line ]]
+alone=$?
+ok $alone "pipe(8)'s output is the status line alone"
+[ $alone -eq 0 ] || diag "output: $out"
+like "$(grep ' database: WARNING: ' "$T/log/rebound.log")" "pipe\.t warns" \
+	"the server's warning is in the log"
+q "DROP TRIGGER pipe_t_notice ON rebound.events; DROP FUNCTION public.pipe_t_notice()"
+
+# --- a database that does not answer in time: pipe_time_limit, db_statement_timeout
+# A session holds an exclusive lock on the tables a delivery writes, so
+# that its statements wait.  Each deadline must end the delivery with a
+# deferral long before pipe(8)'s own limit would bounce it.
+coproc LOCKER { exec psql -XqAt 2>&1; }
+locker_pid=$LOCKER_PID
+printf 'BEGIN;\nLOCK TABLE rebound.raw_messages, rebound.events IN ACCESS EXCLUSIVE MODE;\nSELECT 1;\n' \
+	>&"${LOCKER[1]}"
+read -r -t 10 line <&"${LOCKER[0]}"
+is "$line" 1 "a session holds a lock on the tables a delivery writes"
+held() {	# held QID LIMIT_SETTINGS... - a delivery while the lock is held; sets RC, OUT, MS
+	local qid=$1 started
+	shift
+	rb_write_conf "$@"
+	started=$(date +%s%3N)
+	deliver "$qid" "bounces+dora=remote.example@bounce.example.test" <"$D/remote-ndr.eml"
+	MS=$(($(date +%s%3N) - started))
+}
+held QT1 "pipe_time_limit = 2s"
+is "$RC:$OUT" "75:4.3.0 rebound-pipe time limit exceeded" "pipe_time_limit: a delivery held up defers"
+ok $((MS < 1900 || MS > 8000)) "after the limit, 2 s ($MS ms)"
+held QT2 "db_statement_timeout = 1s"
+is "$RC" 75 "db_statement_timeout: a statement held up defers"
+like "$OUT" "^4\.[0-9]\.[0-9]+ .*statement timeout" "saying the statement timed out"
+ok $((MS < 900 || MS > 8000)) "after the timeout, 1 s ($MS ms)"
+printf 'COMMIT;\n' >&"${LOCKER[1]}"
+exec {LOCKER[1]}>&-
+wait "$locker_pid" 2>/dev/null
+rb_write_conf
+is "$(count "queue_id IN ('QT1', 'QT2')")" 0 "neither stored anything"
 
 # --- the database is down: defer, keep nothing half-written ---------------
 pg_stop

@@ -54,7 +54,15 @@ is "$(q "SELECT count(*), count(DISTINCT queue_id) FROM rebound.events
 
 # --- an NDR written by the remote after accepting ------------------------------
 wait_for 30 events_at_least 1 "recipient = 'dora@remote.example'"
-sleep 1
+# Deduplication is proved only once both copies reached rebound-pipe and
+# it committed each: a copy still queued or deferred would look the same.
+dora_delivered() {
+	[ "$(grep -c 'to=<bounces+dora=remote.example@.*relay=rebound.*status=sent' "$T/log/maillog")" -ge 2 ]
+}
+wait_for 30 dora_delivered
+ok $? "both copies of the remote NDR were delivered to rebound-pipe"
+is "$(grep -h 'to=<bounces+dora=' "$T/log/rebound.log" | grep -Eo 'new=[0-9]+' | tr '\n' ' ')" \
+	"new=1 new=0 " "the first added the event, the second nothing"
 is "$(q "SELECT kind || '|' || sync || '|' || reason FROM rebound.events WHERE recipient = 'dora@remote.example'")" \
 	"bounced|false|mailboxfull" "remote NDR is an async bounce, recorded once though sent twice"
 wait_for 30 events_at_least 1 "recipient = 'erin@remote.example'"

@@ -5,8 +5,11 @@
 # path of outbound mail and refusing a suppressed recipient, a few messages
 # sent, and what rebound made of them printed at the end: the events recorded in
 # PostgreSQL, the live notifications a listener received, the suppression
-# list and the statistics.  It stops what it started and leaves nothing
-# behind (KEEP=1 keeps the directory).
+# list and the statistics.  Then a provider that refuses everybody, in
+# words the rules read as unknown users: the burst opens an incident that
+# holds the suppressions, and closing it as sender-side releases them.
+# It stops what it started and leaves nothing behind (KEEP=1 keeps the
+# directory).
 set -u
 . "$(dirname "$0")/harness.sh"
 SENDER=news@example.com
@@ -38,6 +41,7 @@ rebound_run suppress add --reason unsubscribed --note "asked by phone" erin@good
 RB_PIDS="$RB_PIDS $!"
 wait_for 20 port_listening "$P_MILTER" || rb_die "rebound-milter did not start: $(tail -3 "$T/log/milter.stderr")"
 wait_for 10 grep -q "suppression list loaded" "$T/log/rebound.log"
+BLOCKED_REPLY="550 5.1.1 Recipient rejected (policy XB-17)" \
 DELAY_WARNING_TIME=3s QUEUE_LIFETIME=12s POSTFIX_EXTRA="smtpd_milters = inet:127.0.0.1:$P_MILTER
 non_smtpd_milters = inet:127.0.0.1:$P_MILTER
 milter_default_action = accept" postfix_start
@@ -48,6 +52,7 @@ cat <<EOT
     remote MXs      good.example  (smtp-sink, accepts everything)   127.0.0.1:$P_GOOD
                     bad.example   (smtp-sink, 550 5.1.1 at RCPT)     127.0.0.1:$P_BAD
                     slow.example  (smtp-sink, 450 4.2.0 at RCPT)     127.0.0.1:$P_SLOW
+                    blocked.example (smtp-sink, 550 5.1.1 "policy XB-17" to everybody) 127.0.0.1:$P_EXTRA
     bounce domain   $BOUNCE_DOMAIN -> pipe(8) -> rebound-pipe -> PostgreSQL
 EOT
 
@@ -120,4 +125,21 @@ rebound_run suppress list
 
 say "the statistics (rebound stats)"
 rebound_run stats
+
+say "blocked.example refuses everybody: '550 5.1.1 Recipient rejected (policy XB-17)'"
+echo "    its reply reads as an unknown user; a burst of it is an incident.  incident_recipients"
+echo "    is lowered from 50 to 5 for the demo (rebound.settings)"
+q "UPDATE rebound.settings SET value = '5' WHERE name = 'incident_recipients'" >/dev/null
+for u in gina hank ivan jane kurt liam; do
+	send_tagged "$u@blocked.example"
+done
+burst_done() { [ "$(count "recipient LIKE '%@blocked.example' AND provenance = 'verified'")" -ge 6 ]; }
+wait_for 30 burst_done || echo "    (timed out; showing what arrived)"
+say "one incident (rebound incidents list): six recipients, their suppressions held, not enforced"
+rebound_run incidents list
+echo "    on the suppression list: $(rebound_run suppress list blocked.example | grep -c blocked.example) of them"
+say "the postmaster finds that the provider listed our IP, and closes it as sender-side"
+rebound_run incidents close "$(q "SELECT max(id) FROM rebound.incidents")" --sender-side \
+	--note "our IP was listed at the provider"
+rebound_run incidents show "$(q "SELECT max(id) FROM rebound.incidents")" | sed 's/^/    /'
 say "done; stopping Postfix, PostgreSQL and the sinks"

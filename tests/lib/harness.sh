@@ -170,6 +170,26 @@ rb_write_conf() {	# rb_write_conf [extra lines...]
 	chmod 666 "$T/log/rebound.log"
 }
 
+# syslog_start - a syslog daemon's socket, $SYSLOG_SOCKET in the test
+# directory (syslog_socket in rebound.conf): each datagram it receives
+# becomes one line of $SYSLOG_LOG, its newlines made spaces
+syslog_start() {
+	need_tool python3
+	SYSLOG_SOCKET="$T/syslog.sock"
+	SYSLOG_LOG="$T/log/syslog"
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", buffering=0) as log:
+    while True:
+        log.write(s.recv(65536).replace(b"\n", b" ") + b"\n")
+' "$SYSLOG_SOCKET" "$SYSLOG_LOG" &
+	RB_PIDS="$RB_PIDS $!"
+	wait_for 5 test -S "$SYSLOG_SOCKET" || rb_die "the syslog listener did not start"
+}
+
 # pipe_run ARGS... - run rebound-pipe as nobody, as pipe(8) would
 pipe_run() {
 	runuser -u nobody -- "$T/bin/rebound-pipe" -c "$T/etc/rebound.conf" "$@"
@@ -258,6 +278,13 @@ EOC
 	smtp-sink -u nobody -4 -r RCPT -b "450 4.2.0 Recipient address rejected: Greylisted" \
 		-h mx-slow.example "127.0.0.1:$P_SLOW" 64 &
 	RB_PIDS="$RB_PIDS $!"
+	# BLOCKED_REPLY: blocked.example refuses every recipient with this reply.
+	if [ -n "${BLOCKED_REPLY:-}" ]; then
+		echo "blocked.example  smtp:[127.0.0.1]:$P_EXTRA" >>"$T/etc/transport"
+		smtp-sink -u nobody -4 -f RCPT -B "$BLOCKED_REPLY" -h mx-blocked.example \
+			"127.0.0.1:$P_EXTRA" 64 &
+		RB_PIDS="$RB_PIDS $!"
+	fi
 	postfix -c "$T/etc" check >/dev/null 2>&1 ||
 		rb_die "postfix check failed: $(tail -3 "$T/log/maillog" 2>/dev/null)"
 	postfix -c "$T/etc" start >/dev/null 2>&1 ||

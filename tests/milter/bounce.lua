@@ -2,7 +2,9 @@
 -- tokens are refused at RCPT, a valid token and classic VERP pass, and a
 -- valid token earns an X-Rebound-Verification header at EOM (a copy sent
 -- by the client is removed).
--- Globals from -D: SOCK, DOMAIN, VALID, FORGED, EXPIRED.
+-- Globals from -D: SOCK, DOMAIN, VALID, FORGED, EXPIRED, and optionally
+-- PREFIX (return_path_prefix, bounces by default).
+local P = (PREFIX or "bounces") .. "+"
 local conn = mt.connect(SOCK, 40, 0.25)
 if conn == nil then error("cannot connect to " .. SOCK) end
 if mt.mailfrom(conn, "<>") ~= nil then error("mailfrom failed") end
@@ -14,17 +16,17 @@ local function rcpt(local_part, want, what)
 	end
 	if mt.getreply(conn) ~= want then error(what) end
 end
-rcpt("bounces+" .. FORGED, SMFIR_REPLYCODE, "forged token accepted")
-rcpt("bounces+" .. EXPIRED, SMFIR_REPLYCODE, "expired token accepted")
-rcpt("bounces+notatoken", SMFIR_REPLYCODE, "malformed token accepted")
+rcpt(P .. FORGED, SMFIR_REPLYCODE, "forged token accepted")
+rcpt(P .. EXPIRED, SMFIR_REPLYCODE, "expired token accepted")
+rcpt(P .. "notatoken", SMFIR_REPLYCODE, "malformed token accepted")
 -- An XVERP recipient after a forged token does not make it classic VERP.
-rcpt("bounces+" .. FORGED .. "+bob=good.example", SMFIR_REPLYCODE,
+rcpt(P .. FORGED .. "+bob=good.example", SMFIR_REPLYCODE,
 	"forged token followed by an XVERP recipient accepted")
-rcpt("bounces+" .. VALID .. "+bob=good.example", SMFIR_CONTINUE,
+rcpt(P .. VALID .. "+bob=good.example", SMFIR_CONTINUE,
 	"valid token followed by an XVERP recipient refused")
-rcpt("bounces+alice=good.example", SMFIR_CONTINUE, "classic VERP refused")
+rcpt(P .. "alice=good.example", SMFIR_CONTINUE, "classic VERP refused")
 rcpt("postmaster", SMFIR_CONTINUE, "postmaster at the bounce domain refused")
-rcpt("bounces+" .. VALID, SMFIR_CONTINUE, "valid token refused")
+rcpt(P .. VALID, SMFIR_CONTINUE, "valid token refused")
 mt.header(conn, "X-Rebound-Verification", "valid (forged by the sender)")
 mt.eoh(conn)
 if mt.eom(conn) ~= nil then error("eom failed") end

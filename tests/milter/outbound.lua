@@ -2,7 +2,7 @@
 -- an X-Rebound-Token is added (token_header = yes) and the message is
 -- accepted.  The new return path itself is checked by milter.t in the log
 -- and the database: miltertest cannot inspect SMFIR_CHGFROM.
--- Globals from -D: SOCK, SENDER, RCPT, QID, and optionally FLOOD.
+-- Globals from -D: SOCK, SENDER, RCPT, QID, and optionally FLOOD and PAUSE.
 local conn = mt.connect(SOCK, 40, 0.25)
 if conn == nil then error("cannot connect to " .. SOCK) end
 -- MAIL, the headers and EOH never change the SMTP reply, so the milter asks
@@ -27,6 +27,9 @@ mt.header(conn, "X-Rebound-Token", "forged-by-the-client")
 -- FLOOD: that many more tag headers, each with a tag of its own.
 for i = 1, tonumber(FLOOD or "0") do mt.header(conn, "X-Rebound-Tag", "k" .. i .. "=v") end
 mt.eoh(conn)
+-- PAUSE: seconds to wait before the end of the message, a transaction
+-- kept in progress while milter.t reloads the configuration.
+if PAUSE ~= nil then mt.sleep(tonumber(PAUSE)) end
 if mt.eom(conn) ~= nil then error("eom failed") end
 local r = mt.getreply(conn)
 if r ~= SMFIR_CONTINUE and r ~= SMFIR_ACCEPT then error("message not accepted") end

@@ -43,7 +43,10 @@ SELECT has_column('rebound', 'suppressions', 'basis', 'suppressions say why');
 SELECT results_eq(
     $$SELECT name, value FROM rebound.settings
        WHERE name <> 'soft_ignore_reasons' ORDER BY name$$,
-    $$VALUES ('report_days', '30'), ('soft_failure_days', '30'), ('soft_failure_limit', '5'),
+    $$VALUES ('incident_auto_outcome', 'sender_side'), ('incident_close_hours', '72'),
+             ('incident_minutes', '60'), ('incident_recipients', '50'),
+             ('incident_share', '30'), ('raw_retention_days', '90'),
+             ('report_days', '30'), ('soft_failure_days', '30'), ('soft_failure_limit', '5'),
              ('suppress_unknown_domains', 'on'), ('trust_verp', 'auto')$$,
     'documented defaults');
 SELECT ok(rebound.setting_list('soft_ignore_reasons') @> ARRAY['blocked', 'badreputation', 'spamdetected'],

@@ -14,6 +14,7 @@
 #include "classify/outcome.h"
 #include "report/report.h"
 #include "tap.h"
+#include "util/caps.h"
 
 #define DATA REBOUND_SRCDIR "/tests/data/classify/"
 
@@ -218,6 +219,32 @@ check_details(struct classifier *clf)
 	free(data);
 }
 
+/* check_reply - one reply text, as rebound rules test reads it */
+static void
+check_reply(struct classifier *clf)
+{
+	struct report *r = classifier_reply(clf, "5.1.1", 550, "<ann@a.example>: User unknown");
+	char text[LIMIT_DIAGNOSTIC_LEN + 2];
+
+	if (tap_ok(r != NULL && r->nrcpt == 1, "a reply text makes one recipient's report")) {
+		tap_ok(r->rcpt[0].reason == REASON_USERUNKNOWN && r->rcpt[0].hard,
+		       "an unknown user, hard");
+		tap_is_int(r->rcpt[0].reply_code, 550, "the reply code given");
+		tap_is_str(r->rcpt[0].status, "5.1.1", "the status given");
+	}
+	report_free(&r);
+	r = classifier_reply(clf, NULL, 0, "452 4.2.2 Mailbox full\nplease try later");
+	tap_ok(r != NULL && r->nrcpt == 1 && r->rcpt[0].reason == REASON_MAILBOXFULL &&
+		       r->rcpt[0].reply_code == 452 && strcmp(r->rcpt[0].status, "4.2.2") == 0,
+	       "without --status and --code, the text's own; its lines are one diagnostic");
+	report_free(&r);
+	tap_ok(classifier_reply(clf, "5.1", 0, "x") == NULL, "a status that is no status code");
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	tap_ok(classifier_reply(clf, NULL, 0, text) == NULL, "a text longer than a diagnostic");
+	tap_is_int((long long)strlen(classifier_digest(clf)), 64, "the rule set has a digest");
+}
+
 int
 main(void)
 {
@@ -234,6 +261,7 @@ main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_case(clf, i);
 	check_details(clf);
+	check_reply(clf);
 	tap_ok(classifier_error(clf) == NULL, "no rule error met");
 	classifier_free(&clf);
 	cfg_free(&cfg);

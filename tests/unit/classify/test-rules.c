@@ -415,10 +415,53 @@ check_builtin(void)
 	check_builtin_text();
 }
 
+/* digest_of - the digest of texts loaded as files named names, one directory each */
+static void
+digest_of(const char *const *names, const char *const *texts, size_t n, char out[65])
+{
+	struct rules *rs = rules_create();
+	char *error = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		(void)rules_load_text(rs, texts[i], strlen(texts[i]), names[i], &error);
+	free(error);
+	snprintf(out, 65, "%s", rules_digest(rs));
+	rules_free(&rs);
+}
+
+/* check_digest - the same rules, the same digest; any change of text, name or order, another */
+static void
+check_digest(void)
+{
+	const char *names[] = { "/etc/site/a.rules", "/usr/share/b.rules" };
+	const char *other_dirs[] = { "/srv/a.rules", "/opt/b.rules" };
+	const char *renamed[] = { "/etc/site/c.rules", "/usr/share/b.rules" };
+	const char *texts[] = { "x.one userunknown /no such user/\n",
+				"y.two mailboxfull /mailbox full/\n" };
+	const char *edited[] = { "x.one userunknown /no such user/i\n",
+				 "y.two mailboxfull /mailbox full/\n" };
+	const char *swapped[] = { texts[1], texts[0] };
+	char d1[65], d2[65];
+
+	digest_of(names, texts, 2, d1);
+	tap_is_int((long long)strlen(d1), 64, "the digest is a SHA-256 in hex");
+	digest_of(other_dirs, texts, 2, d2);
+	tap_is_str(d1, d2, "the same files installed elsewhere: the same digest");
+	digest_of(names, edited, 2, d2);
+	tap_ok(strcmp(d1, d2) != 0, "a rule edited: another digest");
+	digest_of(renamed, texts, 2, d2);
+	tap_ok(strcmp(d1, d2) != 0, "a file renamed: another digest");
+	digest_of(names, swapped, 2, d2);
+	tap_ok(strcmp(d1, d2) != 0, "the texts in another order: another digest");
+	digest_of(names, texts, 1, d2);
+	tap_ok(strcmp(d1, d2) != 0, "a file fewer: another digest");
+}
+
 int
 main(void)
 {
 	check_bad();
+	check_digest();
 	check_regex_error();
 	check_match();
 	check_override();

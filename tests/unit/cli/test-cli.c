@@ -51,6 +51,12 @@ test_args(void)
 	tap_ok(a.limit == 5 && a.days == 7, "-n 5 --days 7");
 	tap_is_str(ops, "-|x", "- alone is an operand");
 
+	tap_is_int(parse("--since 2026-11-01 --apply --undo 7 --real --code 550", CLI_OPT_SINCE |
+			 CLI_OPT_APPLY | CLI_OPT_UNDO | CLI_OPT_REAL | CLI_OPT_CODE, false, &a, ops,
+			 sizeof(ops), &err), 0, "the options of reclassify, incidents and rules test");
+	tap_ok(a.apply && a.undo == 7 && a.real && a.code == 550 && !a.dry_run && !a.sender_side &&
+		       (a.seen & CLI_OPT_SINCE), "--apply --undo 7 --real --code 550 --since");
+
 	tap_is_int(parse("-c f stats --days 3", 0, true, &a, ops, sizeof(ops), &err), 0,
 		   "global pass stops at the command");
 	tap_is_str(ops, "stats|--days|3", "the rest is left for the command");

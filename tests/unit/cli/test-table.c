@@ -63,6 +63,19 @@ test_text(void)
 }
 
 static void
+test_record(void)
+{
+	struct table *t = sample();
+	char *text = render(t, table_print_record);
+
+	tap_ok(strncmp(text, "address: bob@bad.example\nn:       12\nhard:    yes\n"
+			     "tags:    {\"a\": 1}\n\naddress: x\n", 62) == 0,
+	       "a record: one aligned \"name: value\" line per column, a blank line between rows");
+	free(text);
+	table_free(&t);
+}
+
+static void
 test_json(void)
 {
 	struct table *t = sample();
@@ -161,6 +174,7 @@ int
 main(void)
 {
 	test_text();
+	test_record();
 	test_json();
 	test_escapes();
 	test_printable();

@@ -20,7 +20,7 @@
 
 #include "mail/db.h"
 #include "report/report.h"
-#include "store.h"
+#include "store/store.h"
 #include "tap.h"
 #include "util/xalloc.h"
 
@@ -105,6 +105,7 @@ check_store(struct db *db, const char *run)
 	char qid[64], token[64], digest[64], mid[64];
 	struct store_bounce b = {
 		.queue_id = qid, .bounce_address = "bounces@bounce.example", .token = token,
+		.local = true, .rules_digest = "rules-digest-1",
 		.identity = qid, .data = "raw bytes", .data_len = 9, .size = 9,
 		.keep_raw = true, .raw_limit = 4, .digest = digest,
 	};
@@ -125,6 +126,12 @@ check_store(struct db *db, const char *run)
 	tap_is_int(count(db, "SELECT length(content) FROM rebound.raw_messages WHERE digest = $1"
 			     " AND truncated AND size = 9", digest), 4,
 		   "the raw copy, cut at raw_limit and marked so");
+	tap_is_int(count(db, "SELECT count(*) FROM rebound.raw_messages WHERE digest = $1"
+			     " AND local_origin", digest), 1,
+		   "the raw copy records that it came from Postfix itself");
+	tap_is_int(count(db, "SELECT count(*) FROM rebound.events WHERE queue_id = $1"
+			     " AND rules_digest = 'rules-digest-1'", qid), 2,
+		   "each event records the digest of the rules that classified it");
 	tap_is_int(store(db, &b, r, &new_events), 0, "the same report again is accepted");
 	tap_is_int((long long)new_events, 0, "and adds nothing");
 	tap_is_int(count(db, "SELECT count(*) FROM rebound.events WHERE queue_id = $1", qid), 2,

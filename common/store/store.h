@@ -16,7 +16,7 @@
  * Events are linked to the outbound message by token or by the returned
  * Message-ID, and to its recipient row, when those are known.
  *
- * Each event carries its provenance (migration 005): "verp" when the
+ * Each event carries its provenance (migration 006): "verp" when the
  * report came to a classic VERP address that encodes the recipient it
  * names, else "unverified"; the database makes it "verified" when a valid
  * token and the milter's record of the message bear the recipient out.
@@ -24,6 +24,8 @@
 struct store_bounce {
 	const char *queue_id;		/* Postfix queue id of the bounce */
 	const char *bounce_address;	/* envelope recipient (return path) */
+	bool local;			/* from Postfix itself, with no SMTP client */
+	const char *rules_digest;	/* of the rule set that classified it */
 	const char *token;		/* our token, HMAC-checked (valid or expired), or NULL */
 	bool token_valid;		/* and not expired */
 	bool single_recipient;		/* the token's message had one recipient */
@@ -47,6 +49,16 @@ struct store_bounce {
  */
 int store_bounce(struct db *db, const struct store_bounce *b, const struct report *r,
 		 size_t *new_r, char **error_r);
+
+/*
+ * store_stage - for "rebound reclassify": the events store_bounce() would
+ * insert for r, each as rebound.event_draft() makes it, into the caller's
+ * temporary table pg_temp.reclassify_draft (raw_id, ordinal, draft), the
+ * recipient's index as ordinal, raw_id as their raw copy.  No transaction
+ * of its own.  -1 and *error_r on error.
+ */
+int store_stage(struct db *db, const struct store_bounce *b, const struct report *r,
+		const char *raw_id, char **error_r);
 
 /*
  * store_dedup_key - SHA-256 hex (65 bytes with NUL) of identity and the
