@@ -20,7 +20,7 @@ FAULT="$REPO/tests/fault/rebound-pipe-fault"
 rb_init
 cp "$FAULT" "$T/bin/" && chmod 755 "$T/bin/rebound-pipe-fault"
 pg_start
-# The forking run below lives through some 4,000 children, which under a
+# The forking run below lives through some 2,600 children, which under a
 # sanitizer on a busy machine can outlast rebound-pipe's own deadline.
 rb_write_conf "raw_messages = all" "pipe_time_limit = 3600s"
 RCPT="bounces+ann=bad.example@bounce.example.test"
@@ -58,11 +58,13 @@ is "$RC" 0 "the fault build delivers normally without a fault"
 is "$(state)" "1|2|0|0" "one raw copy and two events"
 ALLOCS=$(printf '%s' "$ERR" | sed -n 's/^rebound-fault: alloc=\([0-9]*\) pq=.*/\1/p')
 PQS=$(printf '%s' "$ERR" | sed -n 's/^rebound-fault: alloc=[0-9]* pq=\([0-9]*\)$/\1/p')
-# README promises about 4,000 points: 4,038 allocations and 15 libpq calls
-# when this was written.  A hook lost from xmalloc(), xcalloc() or
-# xrealloc(), or a libpq call no longer wrapped, drops below these floors.
-[ "${ALLOCS:-0}" -ge 3000 ] && [ "${PQS:-0}" -ge 12 ]
-ok $? "counted $ALLOCS allocations (at least 3,000) and $PQS fallible libpq calls (at least 12)"
+# README promises about 2,600 points: 4,038 allocations and 15 libpq calls
+# when this was written, 2,580 and 15 once a rule's literals grew by
+# doubling instead of one reallocation each.  A hook lost from xmalloc(),
+# xcalloc() or xrealloc(), or a libpq call no longer wrapped, drops below
+# these floors.
+[ "${ALLOCS:-0}" -ge 2000 ] && [ "${PQS:-0}" -ge 12 ]
+ok $? "counted $ALLOCS allocations (at least 2,000) and $PQS fallible libpq calls (at least 12)"
 reset_db
 
 # The allocations before the first libpq call, counted from a trace.
