@@ -271,7 +271,7 @@ started=$(date +%s%3N)
 mt_run outbound.lua SENDER=fay@$SENDER_DOMAIN RCPT=held@good.example QID=C0FFEE01
 ok $? "outbound.lua: the message is signed while the writer is held"
 waited=$(($(date +%s%3N) - started))
-ok $((waited < 1000 || waited > 8000)) "the reply waited for the timeout, 1 s ($waited ms)"
+ok $((waited < 1000 || waited > 30000)) "the reply waited for the timeout, 1 s ($waited ms)"
 grep -q "C0FFEE01: record not stored within 1s; spooling it" "$MILTER_LOG" &&
 	grep -qs "C0FFEE01" "$MILTER_SPOOL"/*.spool
 ok $? "the milter spooled the record itself before it answered"
@@ -281,9 +281,10 @@ started=$(date +%s%3N)
 mt_run outbound.lua SENDER=fay@$SENDER_DOMAIN RCPT=held@good.example QID=C0FFEE03
 ok $? "a third is signed too"
 waited=$(($(date +%s%3N) - started))
-ok $((waited >= 1000)) "milter_queue_size = 1: the queue full, its reply did not wait for the 1 s ($waited ms)"
+# Not a stopwatch, which a loaded machine can fail: a reply that waited
+# for milter_record_timeout leaves its "record not stored" warning.
 grep -qs "C0FFEE03" "$MILTER_SPOOL"/*.spool && ! grep -q "C0FFEE03: record not stored" "$MILTER_LOG"
-ok $? "  its record went to the spool at once"
+ok $? "milter_queue_size = 1: the queue full, the record went to the spool at once, without waiting for the 1 s ($waited ms)"
 # local5 is facility 21, warning is 4: priority 21 * 8 + 4 = 172.
 like "$(grep 'C0FFEE01: record not stored' "$SYSLOG_LOG")" \
 	'^<172>[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} rb-milter-test\[[0-9]+\]: warning: C0FFEE01: record not stored within 1s; spooling it$' \
