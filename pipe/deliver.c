@@ -64,10 +64,10 @@ deliver_log(const struct deliver_request *req, const struct report *r, const cha
 		 out->status == EX_OK ? "recorded" : "deferred");
 }
 
-/* deliver_store - connect and commit; EX_OK or EX_TEMPFAIL */
+/* deliver_try - connect when *dbp is NULL, then store; -1 and *error_r */
 static int
-deliver_store(const struct cfg *cfg, const struct store_bounce *sb, const struct report *r,
-	      struct deliver_outcome *out)
+deliver_try(const struct cfg *cfg, struct db **dbp, const struct store_bounce *sb,
+	    const struct report *r, size_t *new_r, char **error_r)
 {
 	struct db_params params = {
 		.conninfo = cfg->database,
@@ -75,21 +75,50 @@ deliver_store(const struct cfg *cfg, const struct store_bounce *sb, const struct
 		.statement_timeout = cfg->db_statement_timeout,
 		.application_name = "rebound-pipe",
 	};
-	struct db *db = NULL;
-	char *error = NULL;
-	int ret = EX_OK;
 
-	if (db_connect(&params, &db, &error) < 0 ||
-	    store_bounce(db, sb, r, &out->new_events, &error) < 0) {
-		msg_warn("%s: %s", sb->queue_id, error);
-		/* pipe(8) puts this line in its log and in any delay notice. */
-		snprintf(out->text, sizeof(out->text), "4.3.0 %s", error);
-		msg_printable(out->text, sizeof(out->text), out->text, sizeof(out->text));
-		ret = EX_TEMPFAIL;
+	if (*dbp == NULL && db_connect(&params, dbp, error_r) < 0)
+		return -1;
+	return store_bounce(*dbp, sb, r, new_r, error_r);
+}
+
+/*
+ * deliver_store - commit over *dbp, connecting first when it is NULL;
+ * EX_OK or EX_TEMPFAIL.  A connection that failed is closed, so that the
+ * next bounce of an LMTP session starts on a new one.
+ */
+static int
+deliver_store(const struct cfg *cfg, struct db **dbp, const struct store_bounce *sb,
+	      const struct report *r, struct deliver_outcome *out)
+{
+	bool reused = *dbp != NULL && db_connection_ok(*dbp);
+	char *error = NULL;
+
+	if (*dbp != NULL && !reused)
+		db_free(dbp);
+	if (deliver_try(cfg, dbp, sb, r, &out->new_events, &error) == 0)
+		return EX_OK;
+
+	/*
+	 * A connection kept from an earlier bounce may have been closed by the
+	 * server since (a restart, idle_session_timeout): that is no reason to
+	 * defer this bounce, so it is tried once more on a new connection.
+	 */
+	if (reused && !db_connection_ok(*dbp)) {
+		msg_info("%s: the database connection of the last bounce was lost (%s); "
+			 "connecting again", sb->queue_id, error);
+		free(error);
+		error = NULL;
+		db_free(dbp);
+		if (deliver_try(cfg, dbp, sb, r, &out->new_events, &error) == 0)
+			return EX_OK;
 	}
+	msg_warn("%s: %s", sb->queue_id, error);
+	/* pipe(8) puts this line in its log and in any delay notice. */
+	snprintf(out->text, sizeof(out->text), "4.3.0 %s", error);
+	msg_printable(out->text, sizeof(out->text), out->text, sizeof(out->text));
 	free(error);
-	db_free(&db);
-	return ret;
+	db_free(dbp);
+	return EX_TEMPFAIL;
 }
 
 /* deliver_fail - a transient failure before anything was stored */
@@ -104,7 +133,7 @@ deliver_fail(const char *queue_id, const char *dsn, char *error, struct deliver_
 }
 
 void
-deliver_bounce(const struct cfg *cfg, struct classifier *clf,
+deliver_bounce(const struct cfg *cfg, struct classifier *clf, struct db **dbp,
 	       const struct deliver_request *req, struct deliver_outcome *out)
 {
 	struct bounce_input in = {
@@ -125,7 +154,7 @@ deliver_bounce(const struct cfg *cfg, struct classifier *clf,
 	if (b.refused != NULL)
 		msg_warn("%s: report to <%s> %s", req->queue_id, req->recipient, b.refused);
 	out->events = b.report->nrcpt;
-	out->status = deliver_store(cfg, &b.sb, b.report, out);
+	out->status = deliver_store(cfg, dbp, &b.sb, b.report, out);
 	if (out->status == EX_OK)
 		snprintf(out->text, sizeof(out->text), "%zu event%s recorded, %zu new",
 			 out->events, out->events == 1 ? "" : "s", out->new_events);

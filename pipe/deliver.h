@@ -7,6 +7,7 @@
 
 #include "mail/cfg.h"
 #include "classify/classifier.h"
+#include "mail/db.h"
 
 /*
  * deliver - rebound-pipe's delivery of one bounce: parse, classify, store,
@@ -40,9 +41,11 @@ struct deliver_outcome {
 
 /*
  * deliver_bounce - deliver one bounce, classified by clf (the process's
- * one classifier, as batch mode uses it); always fills *out
+ * one classifier, as batch mode uses it), stored over *dbp: the
+ * connection of earlier bounces of the same LMTP session, or NULL, and
+ * then connected here and left open for the next.  Always fills *out.
  */
-void deliver_bounce(const struct cfg *cfg, struct classifier *clf,
+void deliver_bounce(const struct cfg *cfg, struct classifier *clf, struct db **dbp,
 		    const struct deliver_request *req, struct deliver_outcome *out);
 
 /*

@@ -13,6 +13,7 @@
  * any user, root included.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -27,6 +28,7 @@
 #include "mail/cfg.h"
 #include "classify/classifier.h"
 #include "deliver.h"
+#include "lmtp.h"
 #include "util/msg.h"
 #include "mail/token.h"
 
@@ -36,6 +38,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: rebound-pipe [-c config] -q queue_id -r recipient "
 			"--client-address=${client_address}\n"
+			"       rebound-pipe [-c config] --lmtp\n"
 			"       rebound-pipe [-c config] [-u user] -n\n"
 			"       rebound-pipe [-c config] --classify [--explain] file|directory ...\n");
 	exit(EX_USAGE);
@@ -199,6 +202,7 @@ deliver_mode(struct cfg *cfg, const char *queue_id, const char *recipient, const
 	struct deliver_request req = { 0 };
 	struct deliver_outcome out;
 	struct classifier *clf = NULL;
+	struct db *db = NULL;
 	char *error = NULL, *data = NULL;
 
 	setup_logging(cfg);
@@ -230,13 +234,55 @@ deliver_mode(struct cfg *cfg, const char *queue_id, const char *recipient, const
 	req.local = client != NULL && *client == '\0';
 	req.data = data;
 	req.truncated = req.size > req.len;
-	deliver_bounce(cfg, clf, &req, &out);
+	deliver_bounce(cfg, clf, &db, &req, &out);
 	printf("%s%s\n", out.text, log_problem);
 	fflush(stdout);
+	db_free(&db);
 	free(data);
 	classifier_free(&clf);
 	cfg_free(&cfg);
 	return out.status;
+}
+
+/*
+ * lmtp_mode - the LMTP server of one connection that spawn(8) put on
+ * stdin and stdout (stderr too: nothing may be written there).  What goes
+ * wrong before the session starts is said in a 421 greeting, so that
+ * Postfix defers and retries.
+ */
+static int
+lmtp_mode(const char *config)
+{
+	struct classifier *clf = NULL;
+	struct cfg *cfg = NULL;
+	char *error = NULL;
+	int null_fd, ret;
+
+	msg_open("rebound-pipe", msg_facility_code("mail"), MSG_TO_SYSLOG);
+	msg_set_fatal_line("421 4.3.0 rebound-pipe internal error; see the mail log\r");
+	/* libpq prints server notices on stderr, which is the client's socket here. */
+	if ((null_fd = open("/dev/null", O_WRONLY)) < 0 || dup2(null_fd, STDERR_FILENO) < 0)
+		msg_fatal("/dev/null: %s", strerror(errno));
+	if (null_fd != STDERR_FILENO)
+		close(null_fd);
+	if (cfg_load(config, &cfg, &error) < 0) {
+		msg_error("%s", error);
+		free(error);
+		tempfail("421 4.3.5 rebound-pipe configuration error; see the mail log\r");
+	}
+	setup_logging(cfg);
+	if (getuid() == 0 || geteuid() == 0) {
+		msg_error("refusing to deliver as root; set user= in master.cf");
+		tempfail("421 4.3.0 rebound-pipe refuses to run as root\r");
+	}
+	if (classifier_create(cfg, &clf, &error) < 0) {
+		msg_error("%s", error);
+		tempfail("421 4.3.5 rebound-pipe rule file error; see the mail log\r");
+	}
+	ret = lmtp_serve(cfg, clf, STDIN_FILENO, STDOUT_FILENO);
+	classifier_free(&clf);
+	cfg_free(&cfg);
+	return ret;
 }
 
 /* main - parse arguments, load rebound.conf, run one of the three modes */
@@ -249,11 +295,12 @@ main(int argc, char **argv)
 		{ "classify", no_argument, NULL, 'C' },
 		{ "explain", no_argument, NULL, 'E' },
 		{ "client-address", required_argument, NULL, 'a' },
+		{ "lmtp", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfg *cfg = NULL;
 	char *error = NULL;
-	int check_only = 0, classify = 0, explain = 0, ch;
+	int check_only = 0, classify = 0, explain = 0, lmtp = 0, ch;
 
 	msg_open("rebound-pipe", 0, MSG_TO_STDERR);
 	/* An allocation failure or other fatal error must defer, never bounce. */
@@ -265,6 +312,9 @@ main(int argc, char **argv)
 			break;
 		case 'E':
 			explain = 1;
+			break;
+		case 'L':
+			lmtp = 1;
 			break;
 		case 'a':
 			client = optarg;
@@ -290,6 +340,12 @@ main(int argc, char **argv)
 		default:
 			usage();
 		}
+	}
+	if (lmtp) {
+		if (classify || check_only || explain || queue_id != NULL || recipient != NULL ||
+		    client != NULL || optind != argc)
+			usage();
+		return lmtp_mode(config);
 	}
 	if (!classify && !check_only)
 		msg_set_fatal_line("4.3.0 rebound-pipe internal error; see the mail log");

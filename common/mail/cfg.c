@@ -60,6 +60,7 @@ static const struct cfg_param cfg_params[] = {
 	P(raw_message_limit, CFG_SIZE, "1m", 1024, LIMIT_MESSAGE_CEILING),
 	P(raw_messages, CFG_RAW, "all", 0, 0),
 	P(pipe_time_limit, CFG_TIME, "100s", 1, 86400),
+	P(lmtp_postfix_user, CFG_STR, "postfix", 0, 0),
 	P(rules_directory, CFG_STR, "", 0, 0),
 	P(builtin_rules_directory, CFG_STR, REBOUND_DATADIR "/rules", 0, 0),
 	P(token_key_file, CFG_STR, "", 0, 0),

@@ -60,6 +60,7 @@ struct cfg {
 	size_t raw_message_limit;
 	enum cfg_raw_policy raw_messages;
 	unsigned pipe_time_limit;	/* seconds */
+	char *lmtp_postfix_user;	/* whose XFORWARD rebound-pipe --lmtp believes */
 	char *rules_directory;		/* site rule files, may be empty */
 	char *builtin_rules_directory;	/* the rule files shipped with rebound */
 

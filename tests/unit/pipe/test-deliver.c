@@ -88,6 +88,7 @@ deliver(const char *database, const char *qid, const char *data, size_t len,
 {
 	struct cfg *cfg = load(database);
 	struct classifier *clf = NULL;
+	struct db *db = NULL;
 	char *error = NULL;
 	struct deliver_request req = {
 		.queue_id = qid, .recipient = "bounces@bounce.example.test",
@@ -102,7 +103,8 @@ deliver(const char *database, const char *qid, const char *data, size_t len,
 		cfg_free(&cfg);
 		return;
 	}
-	deliver_bounce(cfg, clf, &req, out);
+	deliver_bounce(cfg, clf, &db, &req, out);
+	db_free(&db);
 	classifier_free(&clf);
 	cfg_free(&cfg);
 }
