@@ -9,8 +9,9 @@
 #                           knowledge table, and which rules decide in one family only
 #   make knowledge          the classifier against the documented replies
 #   make bench              batch and per-message speed against Sisimai and a
-#                           null exec, bounces end to end against a trivial
-#                           pipe transport, rebound-milter against a null milter
+#                           null exec, bounces end to end (pipe(8) and LMTP)
+#                           against a trivial pipe transport and LMTP server,
+#                           rebound-milter against a null milter
 #   make soak               load and soak tests of rebound-pipe and rebound-milter,
 #                           and a database failover under two Postfix nodes
 #   make coverage           line coverage per folder (gcov, build/coverage)
@@ -438,8 +439,9 @@ bench: pipe/rebound-pipe $(ACC_CONF) tests/tools/bench-null
 	$(MAKE) bench-e2e
 	$(MAKE) bench-milter
 
-# Bounces through Postfix into PostgreSQL against the same bounces through
-# a trivial pipe transport (tests/bench-e2e.sh; E2E_N, E2E_ROUNDS).
+# Bounces through Postfix into PostgreSQL, by pipe(8) and over LMTP,
+# against the same bounces through a trivial pipe transport and a trivial
+# LMTP server (tests/bench-e2e.sh; E2E_N, E2E_ROUNDS).
 bench-e2e: deps test-binaries
 	tests/bench-e2e.sh
 

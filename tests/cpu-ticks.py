@@ -5,11 +5,13 @@ reaped children used (cutime, cstime).  For bench-milter.sh and
 bench-e2e.sh, which take the difference around a run.  Prints one number
 per PID.
 
-With --split COMM, one more number at the end: what the reaped children
-of the live processes named COMM in the first PID's tree used.  bench-e2e.sh names pipe(8) so:
-the delivery programs pipe(8) ran are part of Postfix's tree, and this
-separates them from Postfix's own time (as long as those pipe(8)
-processes live on, which a long max_idle and max_use make sure of)."""
+With --split COMM[,COMM...], one more number at the end: what ran below
+the live processes named COMM in the first PID's tree (their reaped
+children, and the live children's trees).  bench-e2e.sh names pipe(8) and
+spawn(8) so: the delivery programs they ran are part of Postfix's tree,
+and this separates them from Postfix's own time (as long as those pipe(8)
+and spawn(8) processes live on, which a long max_idle and max_use make
+sure of)."""
 import os
 import sys
 
@@ -48,15 +50,19 @@ def tree(pid):
     return own + reaped + sum(tree(c) for c in children.get(pid, []))
 
 
-def named(pid, comm):
-    """The reaped children's time of the processes named comm in pid's tree."""
+def named(pid, comms):
+    """What ran below the processes named in comms, in pid's tree: their
+    reaped children's time and their live children's trees."""
     if pid not in procs:
         return 0
     _, _, reaped, c = procs[pid]
-    return (reaped if c == comm else 0) + sum(named(k, comm) for k in children.get(pid, []))
+    kids = children.get(pid, [])
+    if c in comms:
+        return reaped + sum(tree(k) for k in kids)
+    return sum(named(k, comms) for k in kids)
 
 
 out = [tree(int(p)) for p in args]
 if split is not None:
-    out.append(named(int(args[0]), split))
+    out.append(named(int(args[0]), split.split(",")))
 print(" ".join(str(x) for x in out))
