@@ -31,6 +31,8 @@
 #define LMTP_IDLE_SECONDS 300
 /* Errors before the connection is dropped, as smtpd_hard_error_limit. */
 #define LMTP_ERROR_LIMIT 20
+/* What we keep of an XFORWARD value, NUL included. */
+#define XFORWARD_VALUE_MAX 64
 /* XFORWARD's "not available" value (Postfix's XFORWARD_README). */
 #define XFORWARD_UNAVAILABLE "[UNAVAILABLE]"
 
@@ -53,8 +55,8 @@ struct lmtp_session {
 	bool in_mail;			/* MAIL seen, no DATA or RSET yet */
 	bool xforward;			/* XFORWARD seen in this transaction */
 	bool warned_no_xforward;
-	char client[64];		/* XFORWARD ADDR, "" if not given */
-	char ident[64];			/* XFORWARD IDENT, "" if not given */
+	char client[XFORWARD_VALUE_MAX];	/* XFORWARD ADDR, "" if not given */
+	char ident[XFORWARD_VALUE_MAX];		/* XFORWARD IDENT, "" if not given */
 	char **rcpt;
 	size_t nrcpt;
 	unsigned errors;
@@ -412,11 +414,17 @@ do_lhlo(struct lmtp_session *s)
 	reply(s, "250 SMTPUTF8");
 }
 
-/* do_xforward - XFORWARD: how the next report reached Postfix */
+/*
+ * do_xforward - XFORWARD: how the next report reached Postfix.  Only ADDR
+ * and IDENT are read; the others (NAME, HELO...) are taken unread, so that
+ * a long host name is never a reason to refuse, which would defer the
+ * report.  A value longer than we keep is cut: only whether ADDR is empty
+ * matters, and that survives the cut.
+ */
 static void
 do_xforward(struct lmtp_session *s, const char *args)
 {
-	char value[64];
+	char value[LMTP_LINE_MAX];
 
 	if (!s->trusted) {
 		reply(s, "502 5.5.1 Error: XFORWARD is not offered here");
@@ -431,19 +439,24 @@ do_xforward(struct lmtp_session *s, const char *args)
 	while (*args != '\0') {
 		size_t len = strcspn(args, " ");
 		const char *eq = memchr(args, '=', len);
+		size_t name_len = eq != NULL ? (size_t)(eq - args) : 0;
+		bool addr = name_len == 4 && strncasecmp(args, "ADDR", 4) == 0;
+		bool ident = name_len == 5 && strncasecmp(args, "IDENT", 5) == 0;
 
-		if (eq == NULL ||
-		    lmtp_xtext(eq + 1, len - (size_t)(eq + 1 - args), value, sizeof(value)) < 0) {
+		if (eq == NULL || ((addr || ident) &&
+				   lmtp_xtext(eq + 1, len - name_len - 1, value, sizeof(value)) < 0)) {
 			reply(s, "501 5.5.4 Error: bad XFORWARD attribute");
 			s->errors++;
 			return;
 		}
-		if ((size_t)(eq - args) == 4 && strncasecmp(args, "ADDR", 4) == 0)
-			snprintf(s->client, sizeof(s->client), "%s",
-				 strcmp(value, XFORWARD_UNAVAILABLE) == 0 ? "" : value);
-		else if ((size_t)(eq - args) == 5 && strncasecmp(args, "IDENT", 5) == 0)
-			snprintf(s->ident, sizeof(s->ident), "%s",
-				 strcmp(value, XFORWARD_UNAVAILABLE) == 0 ? "" : value);
+		if (addr || ident) {
+			char *keep = addr ? s->client : s->ident;
+
+			if (strcmp(value, XFORWARD_UNAVAILABLE) == 0)
+				value[0] = '\0';
+			value[XFORWARD_VALUE_MAX - 1] = '\0';
+			memcpy(keep, value, strlen(value) + 1);
+		}
 		args += len;
 		args += strspn(args, " ");
 	}

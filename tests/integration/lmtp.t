@@ -30,10 +30,12 @@ session() {
 }
 
 # --- the protocol, pipelined, as Postfix's lmtp(8) speaks it ---------------
+# A host name longer than anything rebound keeps must not be refused.
+longname=$(printf 'h%.0s' $(seq 1 300)).example
 session <<EOS
 LHLO mta.example.test
 ?1
-XFORWARD ADDR=192.0.2.7 IDENT=RMT0001 PROTO=ESMTP HELO=mx.remote.example
+XFORWARD NAME=$longname ADDR=192.0.2.7 IDENT=RMT0001 PROTO=ESMTP HELO=mx.remote.example
 MAIL FROM:<> BODY=8BITMIME
 RCPT TO:<$RP>
 RCPT TO:<"bounces+erin=remote.example"@$BOUNCE_DOMAIN> NOTIFY=NEVER
@@ -47,6 +49,7 @@ like "$OUT" "^220 [^ ]+ LMTP" "a 220 greeting"
 like "$OUT" "250-XFORWARD NAME ADDR PROTO HELO SOURCE IDENT" "XFORWARD is offered to a root peer"
 like "$OUT" "250-PIPELINING" "PIPELINING is offered"
 like "$OUT" "354 End data" "DATA is accepted after two recipients"
+is "$(grep -c '^250 2.0.0 Ok' <<<"$OUT")" 1 "XFORWARD with a 308-byte NAME is taken"
 is "$(grep -c '^250 2.0.0 1 event recorded, 1 new' <<<"$OUT")" 2 "one 250 per recipient after the data"
 like "$OUT" "221 2.0.0 Bye" "QUIT ends the session"
 like "$OUT" "EXIT 0" "and the process exits 0"
