@@ -11,6 +11,8 @@ D="$REPO/tests/data"
 need_tool python3
 
 rb_init
+# Under SANITIZE, reports cannot go to stderr (the client's socket here).
+export ASAN_OPTIONS="log_path=$T/log/asan" UBSAN_OPTIONS="log_path=$T/log/ubsan:print_stacktrace=1"
 pg_start
 rb_write_conf
 cp "$REPO/tests/tools/lmtp-session.py" "$T/bin/" && chmod 755 "$T/bin/lmtp-session.py"
@@ -247,5 +249,8 @@ is "$(q "SELECT queue_id || ' ' || sync || ' ' || kind FROM rebound.events WHERE
 	"$qid_hugo false bounced" "the remote NDR: its queue id, not sync (XFORWARD ADDR=127.0.0.1)"
 like "$(grep "$qid_hugo: to=<bounces+hugo" "$T/log/maillog")" "relay=.*private/rebound-lmtp.*status=sent \(250 2.0.0 1 event recorded, 1 new\)" \
 	"Postfix logs our 250 reply"
+
+sanitizer=$(cat "$T"/log/asan.* "$T"/log/ubsan.* 2>/dev/null)
+is "$sanitizer" "" "no sanitizer report from any rebound-pipe --lmtp"
 
 done_testing
