@@ -100,6 +100,7 @@ rules_free(struct rules **rp)
 	}
 	free(rs->sets);
 	provider_table_free(&rs->providers);
+	rules_digest_release(rs);
 	litset_free(&rs->lits);
 	pcre2_match_context_free(rs->mctx);
 	pcre2_match_data_free(rs->md);

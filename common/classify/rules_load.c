@@ -25,9 +25,12 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/caps.h"
 #include "classify/rules_impl.h"
@@ -455,33 +458,65 @@ rules_entry_add(struct rules_entry *e, const char *s, size_t n, const char *file
 }
 
 /*
- * rules_digest_add - fold one text into the digest: its file name without
+ * rules_digest_add - keep one text for the digest: its file name without
  * the directory (the same rules installed elsewhere are the same set),
  * its length and its bytes; text NULL marks the end of a directory, so
  * that moving a file from the site rules to the built-in ones is another
- * set.
+ * set.  The set takes text (allocated) and reads it only when a digest
+ * is asked for: most runs of rebound-pipe --classify never ask, and the
+ * SHA-256 of the built-in rules costs more than reading them.
  */
 static void
-rules_digest_add(struct rules *rs, const char *name, const char *text, size_t len)
+rules_digest_add(struct rules *rs, const char *name, char *text, size_t len)
 {
 	const char *base = strrchr(name, '/');
-	char head[64];
+	struct rules_text *t;
 
+	base = base != NULL ? base + 1 : name;
+	rs->unread = xrealloc(rs->unread, (rs->nunread + 1) * sizeof(*rs->unread));
+	t = &rs->unread[rs->nunread++];
+	t->name = text != NULL ? xstrdup(base) : NULL;
+	t->text = text;
+	t->len = len;
+	rs->digest[0] = '\0';
+}
+
+/* rules_digest_read - fold the texts kept so far into the sum, and free them */
+static void
+rules_digest_read(struct rules *rs)
+{
 	if (!rs->summing) {
 		sha256_init(&rs->sum);
 		rs->summing = true;
 	}
-	base = base != NULL ? base + 1 : name;
-	if (text == NULL)
-		snprintf(head, sizeof(head), "end of directory\n");
-	else
-		snprintf(head, sizeof(head), "%zu %zu\n", strlen(base), len);
-	sha256_update(&rs->sum, head, strlen(head));
-	if (text != NULL) {
-		sha256_update(&rs->sum, base, strlen(base));
-		sha256_update(&rs->sum, text, len);
+	for (size_t i = 0; i < rs->nunread; i++) {
+		struct rules_text *t = &rs->unread[i];
+		char head[64];
+
+		if (t->text == NULL)
+			snprintf(head, sizeof(head), "end of directory\n");
+		else
+			snprintf(head, sizeof(head), "%zu %zu\n", strlen(t->name), t->len);
+		sha256_update(&rs->sum, head, strlen(head));
+		if (t->text != NULL) {
+			sha256_update(&rs->sum, t->name, strlen(t->name));
+			sha256_update(&rs->sum, t->text, t->len);
+		}
 	}
-	rs->digest[0] = '\0';
+	rules_digest_release(rs);
+}
+
+/* rules_digest_release - free the texts the digest has not read */
+void
+rules_digest_release(struct rules *rs)
+{
+	for (size_t i = 0; i < rs->nunread; i++) {
+		free(rs->unread[i].name);
+		free(rs->unread[i].text);
+	}
+	free(rs->unread);
+	rs->unread = NULL;
+	rs->nunread = 0;
 }
 
 /* rules_digest - hex SHA-256 of the texts loaded so far, in order */
@@ -490,11 +525,11 @@ rules_digest(struct rules *rs)
 {
 	if (rs->digest[0] == '\0') {
 		/* A copy: more texts may be added to the sum after this. */
-		struct sha256 copy = rs->sum;
+		struct sha256 copy;
 		unsigned char digest[SHA256_SIZE];
 
-		if (!rs->summing)
-			sha256_init(&copy);
+		rules_digest_read(rs);
+		copy = rs->sum;
 		sha256_final(&copy, digest);
 		sha256_hex(digest, rs->digest);
 	}
@@ -510,7 +545,6 @@ rules_parse_text(struct rules *rs, const char *text, size_t len, const char *nam
 	const char *file;
 	int lineno = 0, ret = 0;
 
-	rules_digest_add(rs, name, text, len);
 	e->text = buf_create(LIMIT_RULE_PATTERN + LIMIT_RULE_LINE);
 	rs->files = xrealloc(rs->files, (rs->nfiles + 1) * sizeof(*rs->files));
 	file = rs->files[rs->nfiles++] = xstrdup(name);
@@ -564,41 +598,87 @@ rules_load_text(struct rules *rs, const char *text, size_t len, const char *name
 		char **error_r)
 {
 	int ret = rules_parse_text(rs, text, len, name, error_r);
+	char *copy = xmalloc(len + 1);
 
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rules_digest_add(rs, name, copy, len);
 	rules_digest_add(rs, name, NULL, 0);
 	rs->ndirs++;
 	return ret;
+}
+
+/*
+ * rules_read_file - the bytes of the file at path, NUL-terminated, in one
+ * allocation sized by fstat(2) (a file that grows meanwhile is read to
+ * the limit); NULL and *error_r on failure
+ */
+static char *
+rules_read_file(const char *path, size_t *len_r, char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	size_t size, len = 0;
+	char *text;
+
+	if (fd < 0) {
+		*error_r = rules_errorf(path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size < 0) {
+		*error_r = rules_errorf(path, 0, "read error: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	/* One byte past the limit tells a file that is too large. */
+	size = (size_t)st.st_size < LIMIT_RULE_FILE_SIZE ? (size_t)st.st_size + 1 :
+							    LIMIT_RULE_FILE_SIZE + 1;
+	text = xmalloc(size + 1);
+	for (;;) {
+		ssize_t n;
+
+		/* A file that grew since fstat(2) is read on, to the limit. */
+		if (len == size && size <= LIMIT_RULE_FILE_SIZE) {
+			size = size * 2 < LIMIT_RULE_FILE_SIZE ? size * 2 : LIMIT_RULE_FILE_SIZE + 1;
+			text = xrealloc(text, size + 1);
+		}
+		if (len == size)
+			break;
+		if ((n = read(fd, text + len, size - len)) < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = rules_errorf(path, 0, "read error: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (*error_r == NULL && len > LIMIT_RULE_FILE_SIZE)
+		*error_r = rules_errorf(path, 0, "file larger than %d bytes", LIMIT_RULE_FILE_SIZE);
+	if (*error_r != NULL) {
+		free(text);
+		return NULL;
+	}
+	text[len] = '\0';
+	*len_r = len;
+	return text;
 }
 
 /* rules_load_file - append the rules of one file */
 static int
 rules_load_file(struct rules *rs, const char *path, char **error_r)
 {
-	FILE *fp = fopen(path, "r");
-	struct buf *text;
-	char chunk[8192];
-	size_t n;
+	size_t len;
+	char *text;
 	int ret;
 
-	if (fp == NULL) {
-		*error_r = rules_errorf(path, 0, "cannot open: %s", strerror(errno));
+	*error_r = NULL;
+	if ((text = rules_read_file(path, &len, error_r)) == NULL)
 		return -1;
-	}
-	text = buf_create(LIMIT_RULE_FILE_SIZE);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		if (buf_append(text, chunk, n) < 0) {
-			*error_r = rules_errorf(path, 0, "file larger than %d bytes",
-						LIMIT_RULE_FILE_SIZE);
-			fclose(fp);
-			buf_free(&text);
-			return -1;
-		}
-	}
-	ret = ferror(fp) ? -1 : rules_parse_text(rs, buf_str(text), buf_len(text), path, error_r);
-	if (ferror(fp))
-		*error_r = rules_errorf(path, 0, "read error: %s", strerror(errno));
-	fclose(fp);
-	buf_free(&text);
+	ret = rules_parse_text(rs, text, len, path, error_r);
+	rules_digest_add(rs, path, text, len);
 	return ret;
 }
 
