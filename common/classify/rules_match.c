@@ -79,21 +79,22 @@ enum rule_cond {
 static enum rule_cond
 rules_failed_condition(const struct rule *r, const struct rule_input *in, const char *code)
 {
+	/* Most rules set few conditions: an empty list is passed without a call. */
 	if (r->cmd_mask != 0 && ((r->cmd_mask >> in->command) & 1u) == r->cmd_negate)
 		return COND_CMD;
-	if (!rules_list_match(&r->status, in->status, true))
+	if (r->status.n != 0 && !rules_list_match(&r->status, in->status, true))
 		return COND_STATUS;
-	if (!rules_list_match(&r->rcode, code, true))
+	if (r->rcode.n != 0 && !rules_list_match(&r->rcode, code, true))
 		return COND_CODE;
-	if (!rules_list_match(&r->provider, in->provider, false))
+	if (r->provider.n != 0 && !rules_list_match(&r->provider, in->provider, false))
 		return COND_PROVIDER;
-	if (!rules_list_match(&r->reporter, in->reporter, false))
+	if (r->reporter.n != 0 && !rules_list_match(&r->reporter, in->reporter, false))
 		return COND_REPORTER;
-	if (!rules_list_match(&r->type, in->diag_type, false))
+	if (r->type.n != 0 && !rules_list_match(&r->type, in->diag_type, false))
 		return COND_TYPE;
-	if (!rules_list_match(&r->action, in->action, false))
+	if (r->action.n != 0 && !rules_list_match(&r->action, in->action, false))
 		return COND_ACTION;
-	if (!rules_list_match(&r->sreason, in->status_reason, false))
+	if (r->sreason.n != 0 && !rules_list_match(&r->sreason, in->status_reason, false))
 		return COND_SREASON;
 	return COND_NONE;
 }
