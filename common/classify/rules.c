@@ -326,19 +326,49 @@ rules_flags(const char *flags, uint32_t *options_r)
 	return true;
 }
 
-/* rules_set_regex - give r a pattern and its literal pre-check */
+/* rules_set_regex - give r a pattern; its literal pre-check waits for rules_lits() */
 void
 rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n, uint32_t options)
 {
-	void *pair[2] = { rs, r };
-
+	(void)rs;
 	r->pattern = xstrndup(p, n);
 	r->options = options;
 	free(r->lits);
 	r->lits = NULL;
 	r->nlits = r->litcap = 0;
+	r->lits_built = false;
+}
+
+/*
+ * rules_lits - build r's literal pre-check, if it has not been built: the
+ * literals of its own regex, or those of the rule its like= took the regex
+ * from, built for that rule.  Only a rule that a message reaches needs
+ * one, so a process that classifies one message builds few: the literals
+ * of every @phrases list cost more than reading all the rule files.
+ */
+void
+rules_lits(struct rules *rs, struct rule *r)
+{
+	void *pair[2] = { rs, r };
+	struct rule *origin;
+
+	if (r->lits_built)
+		return;
+	r->lits_built = true;
+	if (r->like_origin != NULL) {
+		origin = rules_find(rs, r->like_origin);
+		if (origin == NULL || origin == r || origin->like_origin != NULL)
+			return;
+		rules_lits(rs, origin);
+		if (origin->nlits > 0) {
+			r->lits = xmalloc(origin->nlits * sizeof(*r->lits));
+			memcpy(r->lits, origin->lits, origin->nlits * sizeof(*r->lits));
+			r->nlits = r->litcap = origin->nlits;
+		}
+		return;
+	}
 	/* Extended patterns may hide literals behind white space and comments. */
-	if (r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
+	if (r->pattern != NULL && r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
 		(void)litset_required_all(r->pattern, strlen(r->pattern),
 					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
 }

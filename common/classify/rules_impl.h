@@ -83,6 +83,7 @@ struct rule {
 	uint32_t options;	/* PCRE2 compile options */
 	int *lits;		/* the literal pre-check, see below; NULL for none */
 	size_t nlits, litcap;
+	bool lits_built;	/* rules_lits() has built lits */
 	pcre2_code *code;	/* compiled on first use */
 	unsigned runs;
 	size_t scanned;		/* bytes of text run over, towards JIT */
@@ -161,6 +162,9 @@ const char *rules_option(struct rules *rs, struct rule *r, const char *name, con
 /* rules_set_regex - give r the pattern p (copied) with options; literals too */
 void rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n,
 		     uint32_t options);
+
+/* rules_lits - build r's literal pre-check when it is first needed */
+void rules_lits(struct rules *rs, struct rule *r);
 
 /* rules_flags - PCRE2 options of regex flags "imsxu"; false on an unknown flag */
 bool rules_flags(const char *flags, uint32_t *options_r);

@@ -317,12 +317,8 @@ rules_resolve_like(struct rules *rs, struct rule *r, int depth)
 		return "like= names a rule without a regex";
 	r->pattern = xstrdup(other->pattern);
 	r->options = other->options;
+	/* Its literal pre-check is the origin's, built when first needed (rules_lits()). */
 	r->like_origin = xstrdup(other->like_origin != NULL ? other->like_origin : other->id);
-	if (other->nlits > 0) {
-		r->lits = xmalloc(other->nlits * sizeof(*r->lits));
-		memcpy(r->lits, other->lits, other->nlits * sizeof(*r->lits));
-		r->nlits = r->litcap = other->nlits;
-	}
 	return NULL;
 }
 

@@ -392,6 +392,10 @@ rules_explain(struct rules *rs, const struct rule_input *in, struct rule_result 
 		}
 		if (r->pattern != NULL) {
 			if (r->field == FIELD_DIAGNOSTIC) {
+				if (dlen > 0 && !r->lits_built) {
+					rules_lits(rs, r);
+					litset_rescan(rs->lits, buf_str(rs->lower), buf_len(rs->lower));
+				}
 				if (dlen == 0 || !rules_literal_ok(rs, r)) {
 					if (fn != NULL)
 						rules_explain_step(fn, ctx, r, RULE_ABSENT, "");

@@ -30,6 +30,7 @@ struct litset {
 	uint32_t *next;		/* next literal with the same first trigram, +1 */
 	uint32_t *stamp;	/* scan number in which the literal was found */
 	size_t n, cap;
+	size_t scanned;		/* literals the last scan, or litset_rescan(), looked for */
 	uint32_t bucket[LITSET_BUCKETS];	/* first literal of a bucket, +1 */
 	uint32_t scan;
 };
@@ -126,6 +127,17 @@ litset_scan(struct litset *l, const char *text, size_t n)
 				l->stamp[id] = l->scan;
 		}
 	}
+	l->scanned = l->n;
+}
+
+/* litset_rescan - mark the literals added since the last scan that occur in text */
+void
+litset_rescan(struct litset *l, const char *text, size_t n)
+{
+	for (size_t id = l->scanned; id < l->n; id++)
+		if (memmem(text, n, l->lits[id], l->lens[id]) != NULL)
+			l->stamp[id] = l->scan;
+	l->scanned = l->n;
 }
 
 /* litset_found - whether a literal occurred in the last scan */

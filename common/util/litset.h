@@ -40,6 +40,13 @@ size_t litset_count(const struct litset *l);
 /* litset_scan - mark the literals that occur in lower-case text[0..n) */
 void litset_scan(struct litset *l, const char *text, size_t n);
 
+/*
+ * litset_rescan - the same text as the last scan, for the literals added
+ * since: marks those that occur in lower-case text[0..n), as a new
+ * litset_scan() would, without walking the text for the others
+ */
+void litset_rescan(struct litset *l, const char *text, size_t n);
+
 /* litset_found - whether literal id occurred in the last scan */
 bool litset_found(const struct litset *l, int id);
 
