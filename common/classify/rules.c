@@ -87,8 +87,10 @@ rules_free(struct rules **rp)
 
 	if (rs == NULL)
 		return;
-	for (size_t i = 0; i < rs->n; i++)
-		rule_release(&rs->v[i]);
+	for (size_t i = 0; i < rs->n; i++) {
+		rule_release(rs->v[i]);
+		free(rs->v[i]);
+	}
 	free(rs->v);
 	free(rs->ids);
 	for (size_t i = 0; i < rs->nfiles; i++)
@@ -439,7 +441,7 @@ rules_index(struct rules *rs, size_t i)
 			if (k != i)
 				rules_index(rs, k);
 	}
-	for (size_t h = rules_hash(rs->v[i].id) & (rs->idcap - 1);; h = (h + 1) & (rs->idcap - 1)) {
+	for (size_t h = rules_hash(rs->v[i]->id) & (rs->idcap - 1);; h = (h + 1) & (rs->idcap - 1)) {
 		if (rs->ids[h] == 0) {
 			rs->ids[h] = (uint32_t)i + 1;
 			return;
@@ -455,8 +457,8 @@ rules_find(struct rules *rs, const char *id)
 		return NULL;
 	for (size_t h = rules_hash(id) & (rs->idcap - 1); rs->ids[h] != 0;
 	     h = (h + 1) & (rs->idcap - 1))
-		if (strcmp(rs->v[rs->ids[h] - 1].id, id) == 0)
-			return &rs->v[rs->ids[h] - 1];
+		if (strcmp(rs->v[rs->ids[h] - 1]->id, id) == 0)
+			return rs->v[rs->ids[h] - 1];
 	return NULL;
 }
 
@@ -567,7 +569,9 @@ rules_append(struct rules *rs, struct rule *r, char **error_r)
 		rs->cap = rs->cap ? rs->cap * 2 : 128;
 		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
 	}
-	rs->v[rs->n] = *r;
+	/* Each rule on its own: a larger set moves pointers, not rules. */
+	rs->v[rs->n] = xmalloc(sizeof(*r));
+	*rs->v[rs->n] = *r;
 	rules_index(rs, rs->n);
 	rs->n++;
 	rs->finished = false;
@@ -588,9 +592,9 @@ rules_get(const struct rules *rs, size_t i, const char **id_r, enum reason *reas
 {
 	if (i >= rs->n)
 		return false;
-	*id_r = rs->v[i].id;
-	*reason_r = rs->v[i].reason;
-	*pattern_only_r = rs->v[i].pattern_only;
+	*id_r = rs->v[i]->id;
+	*reason_r = rs->v[i]->reason;
+	*pattern_only_r = rs->v[i]->pattern_only;
 	return true;
 }
 

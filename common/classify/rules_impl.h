@@ -120,7 +120,7 @@ struct rule_set {
 };
 
 struct rules {
-	struct rule *v;
+	struct rule **v;
 	size_t n, cap;
 	uint32_t *ids;		/* id index: rule number + 1, 0 = empty */
 	size_t idcap;		/* a power of two, at least twice n */

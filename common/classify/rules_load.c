@@ -362,7 +362,7 @@ rules_finish(struct rules *rs, char **error_r)
 		return 0;
 	scratch = buf_create(LIMIT_RULE_LINE * 2);
 	for (size_t i = 0; i < rs->n; i++) {
-		struct rule *r = &rs->v[i];
+		struct rule *r = rs->v[i];
 		const char *err;
 
 		if (r->resolved)

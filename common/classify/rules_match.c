@@ -163,7 +163,7 @@ rules_check(struct rules *rs, char **error_r)
 	if (rules_finish(rs, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < rs->n; i++) {
-		struct rule *r = &rs->v[i];
+		struct rule *r = rs->v[i];
 
 		/* Each phrase alone, so that an error names its line. */
 		for (size_t k = 0; k < r->nphrases; k++) {
@@ -186,8 +186,8 @@ rules_check(struct rules *rs, char **error_r)
 		}
 	}
 	for (size_t i = 0; i < rs->n; i++)
-		if (rs->v[i].pattern != NULL && rs->v[i].code == NULL &&
-		    !rules_compile(rs, &rs->v[i], error_r))
+		if (rs->v[i]->pattern != NULL && rs->v[i]->code == NULL &&
+		    !rules_compile(rs, rs->v[i], error_r))
 			return -1;
 	return 0;
 }
@@ -376,7 +376,7 @@ rules_explain(struct rules *rs, const struct rule_input *in, struct rule_result 
 		snprintf(code, sizeof(code), "%d", in->reply_code);
 	rules_prescan(rs, diag, dlen);
 	for (size_t i = 0; i < rs->n && !found; i++) {
-		struct rule *r = &rs->v[i];
+		struct rule *r = rs->v[i];
 		const char *s = diag;
 		size_t n = dlen;
 		enum rule_cond failed;
