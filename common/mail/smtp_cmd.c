@@ -107,61 +107,49 @@ smtp_cmd_transcript(const char *text, size_t len)
 	return found;
 }
 
+/* smtp_cmd_match - the command of the first phrase of table found in s */
+static enum smtp_cmd
+smtp_cmd_match(const struct cmd_phrase *table, const char *s, size_t n)
+{
+	for (; table->phrase != NULL; table++)
+		if (memmem(s, n, table->phrase, strlen(table->phrase)) != NULL)
+			return table->cmd;
+	return CMD_NONE;
+}
+
 /*
- * smtp_cmd_word - the command named at p[0..rest), right after a lead-in
- * ("after RCPT TO"); with want_word, the command must be followed by
- * " command" ("in reply to RCPT TO command").
+ * smtp_cmd_after - the command named right after a lead-in ("after RCPT
+ * TO"); with want_word, the command must be followed by " command"
+ * ("in reply to RCPT TO command").
  */
 static enum smtp_cmd
-smtp_cmd_word(const char *p, size_t rest, bool want_word)
+smtp_cmd_after(const char *s, size_t n, const char *lead, bool want_word)
 {
-	for (const struct cmd_phrase *w = cmd_words; w->phrase != NULL; w++) {
-		size_t k = strlen(w->phrase), tail;
+	size_t m = strlen(lead);
 
-		if (rest < k || memcmp(p, w->phrase, k) != 0)
-			continue;
-		tail = rest - k < 10 ? rest - k : 10;
-		if (!want_word || memmem(p + k, tail, " command", 8) != NULL)
-			return w->cmd;
+	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), lead, m)) != NULL;) {
+		size_t rest;
+
+		p += m;
+		rest = (size_t)(s + n - p);
+		for (const struct cmd_phrase *w = cmd_words; w->phrase != NULL; w++) {
+			size_t k = strlen(w->phrase), tail;
+
+			if (rest < k || memcmp(p, w->phrase, k) != 0)
+				continue;
+			tail = rest - k < 10 ? rest - k : 10;
+			if (!want_word || memmem(p + k, tail, " command", 8) != NULL)
+				return w->cmd;
+		}
 	}
 	return CMD_NONE;
 }
 
-/* smtp_cmd_at - whether the phrase occurs at s[i..n) */
-static bool
-smtp_cmd_at(const char *s, size_t n, size_t i, const char *phrase)
-{
-	size_t m = strlen(phrase);
-
-	return s[i] == phrase[0] && n - i >= m && memcmp(s + i, phrase, m) == 0;
-}
-
-/* smtp_cmd_first - the command of the first phrase of table marked found */
-static enum smtp_cmd
-smtp_cmd_first(const struct cmd_phrase *table, const bool *found)
-{
-	for (size_t k = 0; table[k].phrase != NULL; k++)
-		if (found[k])
-			return table[k].cmd;
-	return CMD_NONE;
-}
-
-#define CMD_LEADS (sizeof(cmd_leads) / sizeof(cmd_leads[0]))
-#define CMD_STRONG (sizeof(cmd_strong) / sizeof(cmd_strong[0]) - 1)
-#define CMD_WEAK (sizeof(cmd_weak) / sizeof(cmd_weak[0]) - 1)
-
-/*
- * smtp_cmd_find - the SMTP command a diagnostic says it answered: the
- * first lead-in (in the order of cmd_leads) followed by a command, else
- * the first strong phrase, the last transcript line, the first weak
- * phrase.  One pass over the text finds every lead-in and phrase, where
- * a search for each read it a dozen times.
- */
+/* smtp_cmd_find - the SMTP command a diagnostic says it answered */
 enum smtp_cmd
 smtp_cmd_find(const char *text, size_t len)
 {
-	enum smtp_cmd lead[CMD_LEADS] = { CMD_NONE }, c;
-	bool strong[CMD_STRONG] = { false }, weak[CMD_WEAK] = { false };
+	enum smtp_cmd c;
 	char lower[4096];
 	size_t n = len < sizeof(lower) - 1 ? len : sizeof(lower) - 1;
 
@@ -169,28 +157,13 @@ smtp_cmd_find(const char *text, size_t len)
 	for (size_t i = 0; i < n; i++)
 		lower[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
 	lower[n] = '\0';
-	/* The strongest lead-in found ends the search: nothing can beat it. */
-	for (size_t i = 0; i < n && lead[0] == CMD_NONE; i++) {
-		/* Every lead-in and phrase starts with one of these. */
-		if (lower[i] == '\0' || strchr("iadsbr[", lower[i]) == NULL)
-			continue;
-		for (size_t k = 0; k < CMD_LEADS; k++) {
-			size_t m = strlen(cmd_leads[k].lead);
-
-			if (lead[k] == CMD_NONE && smtp_cmd_at(lower, n, i, cmd_leads[k].lead))
-				lead[k] = smtp_cmd_word(lower + i + m, n - i - m, cmd_leads[k].want_word);
-		}
-		for (size_t k = 0; k < CMD_STRONG; k++)
-			strong[k] = strong[k] || smtp_cmd_at(lower, n, i, cmd_strong[k].phrase);
-		for (size_t k = 0; k < CMD_WEAK; k++)
-			weak[k] = weak[k] || smtp_cmd_at(lower, n, i, cmd_weak[k].phrase);
-	}
-	for (size_t k = 0; k < CMD_LEADS; k++)
-		if (lead[k] != CMD_NONE)
-			return lead[k];
-	if ((c = smtp_cmd_first(cmd_strong, strong)) != CMD_NONE)
+	for (size_t i = 0; i < sizeof(cmd_leads) / sizeof(cmd_leads[0]); i++)
+		if ((c = smtp_cmd_after(lower, n, cmd_leads[i].lead, cmd_leads[i].want_word)) !=
+		    CMD_NONE)
+			return c;
+	if ((c = smtp_cmd_match(cmd_strong, lower, n)) != CMD_NONE)
 		return c;
 	if ((c = smtp_cmd_transcript(text, n)) != CMD_NONE)
 		return c;
-	return smtp_cmd_first(cmd_weak, weak);
+	return smtp_cmd_match(cmd_weak, lower, n);
 }
