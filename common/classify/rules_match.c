@@ -250,9 +250,12 @@ static bool
 rules_literal_ok(const struct rules *rs, const struct rule *r)
 {
 	bool piece = false, alt = true;
+	uint32_t scan;
+	const uint32_t *marks;
 
 	if (r->nlits == 0)
 		return true;
+	marks = litset_marks(rs->lits, &scan);
 	for (size_t i = 0; i < r->nlits; i++) {
 		int id = r->lits[i];
 
@@ -263,8 +266,9 @@ rules_literal_ok(const struct rules *rs, const struct rule *r)
 			if (alt)
 				return true;
 			alt = true;
-		} else if (!piece) {
-			piece = id == RULE_LIT_ANY || litset_found(rs->lits, id);
+		} else if (alt && !piece) {
+			/* Once a piece failed, its alternative's other literals do not matter. */
+			piece = id == RULE_LIT_ANY || marks[id] == scan;
 		}
 	}
 	return false;

@@ -140,6 +140,14 @@ litset_rescan(struct litset *l, const char *text, size_t n)
 	l->scanned = l->n;
 }
 
+/* litset_marks - each literal's mark; found in the last scan when it is *scan_r */
+const uint32_t *
+litset_marks(const struct litset *l, uint32_t *scan_r)
+{
+	*scan_r = l->scan;
+	return l->stamp;
+}
+
 /* litset_found - whether a literal occurred in the last scan */
 bool
 litset_found(const struct litset *l, int id)

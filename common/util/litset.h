@@ -47,6 +47,13 @@ void litset_scan(struct litset *l, const char *text, size_t n);
  */
 void litset_rescan(struct litset *l, const char *text, size_t n);
 
+/*
+ * litset_marks - for a caller that tests many ids in a row: literal id
+ * (from litset_add()) occurred in the last scan when marks[id] == *scan_r.
+ * Valid until the next litset_add(), litset_scan() or litset_rescan().
+ */
+const uint32_t *litset_marks(const struct litset *l, uint32_t *scan_r);
+
 /* litset_found - whether literal id occurred in the last scan */
 bool litset_found(const struct litset *l, int id);
 
