@@ -57,7 +57,8 @@ void
 rule_release(struct rule *r)
 {
 	free(r->id);
-	free(r->pattern);
+	if (!r->pattern_borrowed)
+		free(r->pattern);
 	free(r->lits);
 	free(r->like);
 	free(r->like_origin);

@@ -80,6 +80,7 @@ struct rule {
 	bool cmd_negate;
 
 	char *pattern;		/* NULL for a rule of conditions only */
+	bool pattern_borrowed;	/* pattern belongs to the rule like= names */
 	uint32_t options;	/* PCRE2 compile options */
 	int *lits;		/* the literal pre-check, see below; NULL for none */
 	size_t nlits, litcap;

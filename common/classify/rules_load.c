@@ -315,7 +315,9 @@ rules_resolve_like(struct rules *rs, struct rule *r, int depth)
 	}
 	if (other->pattern == NULL)
 		return "like= names a rule without a regex";
-	r->pattern = xstrdup(other->pattern);
+	/* The text is shared: every rule lives as long as the set. */
+	r->pattern = other->pattern;
+	r->pattern_borrowed = true;
 	r->options = other->options;
 	/* Its literal pre-check is the origin's, built when first needed (rules_lits()). */
 	r->like_origin = xstrdup(other->like_origin != NULL ? other->like_origin : other->id);
