@@ -62,8 +62,9 @@ rule_release(struct rule *r)
 	free(r->lits);
 	free(r->like);
 	free(r->like_origin);
-	for (size_t i = 0; i < r->nphrases; i++)
-		pcre2_code_free(r->phrases[i].code);
+	for (size_t i = 0; r->phrase_codes != NULL && i < r->nphrases; i++)
+		pcre2_code_free(r->phrase_codes[i]);
+	free(r->phrase_codes);
 	free(r->phrases);
 	for (size_t i = 0; i < r->npending; i++) {
 		free(r->pending[i].name);

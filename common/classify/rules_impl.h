@@ -56,9 +56,8 @@ struct rule_list {
 /* One line of a @phrases list: a piece of the list's regex. */
 struct rule_phrase {
 	int line;
-	size_t off, len;	/* where it stands in the list's pattern */
-	pcre2_code *code;	/* compiled alone, only to explain a match */
-	bool broken;
+	uint32_t off, len;	/* where it stands in the list's pattern */
+	bool broken;		/* does not compile alone */
 };
 
 /* A condition that names a @set, read once every set is loaded. */
@@ -93,6 +92,7 @@ struct rule {
 	bool pattern_only;	/* reason "-" or @phrases: for like=, not a rule */
 
 	struct rule_phrase *phrases;	/* the lines of a @phrases list */
+	pcre2_code **phrase_codes;	/* each compiled alone, only to explain a match */
 	size_t nphrases;
 	char *like;		/* like= target, resolved by rules_finish() */
 	char *like_origin;	/* id of the rule whose regex like= took */

@@ -249,8 +249,9 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 		if (i > 1)
 			buf_putc(pattern, '|');
 		r.phrases[r.nphrases].line = linenos[i];
-		r.phrases[r.nphrases].off = buf_len(pattern);
-		r.phrases[r.nphrases++].len = n;
+		/* Both are below LIMIT_RULE_PATTERN, which the buffer holds to. */
+		r.phrases[r.nphrases].off = (uint32_t)buf_len(pattern);
+		r.phrases[r.nphrases++].len = (uint32_t)n;
 		buf_append(pattern, s, n);
 	}
 	rules_set_regex(rs, &r, buf_str(pattern), buf_len(pattern), options);

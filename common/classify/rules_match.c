@@ -320,19 +320,22 @@ rules_explain_phrase(struct rules *rs, const struct rule *r, const char *s, size
 
 	if (origin == NULL || origin->nphrases == 0)
 		return NULL;
+	if (origin->phrase_codes == NULL)
+		origin->phrase_codes = xcalloc(origin->nphrases, sizeof(*origin->phrase_codes));
 	md = pcre2_match_data_create(1, NULL);
 	for (size_t k = 0; k < origin->nphrases && found == NULL && md != NULL; k++) {
 		struct rule_phrase *ph = &origin->phrases[k];
+		pcre2_code **code = &origin->phrase_codes[k];
 		int err;
 		PCRE2_SIZE off;
 
-		if (ph->code == NULL && !ph->broken) {
-			ph->code = pcre2_compile((PCRE2_SPTR)origin->pattern + ph->off, ph->len,
-						 origin->options, &err, &off, NULL);
-			ph->broken = ph->code == NULL;
+		if (*code == NULL && !ph->broken) {
+			*code = pcre2_compile((PCRE2_SPTR)origin->pattern + ph->off, ph->len,
+					      origin->options, &err, &off, NULL);
+			ph->broken = *code == NULL;
 		}
-		if (ph->code != NULL && pcre2_match(ph->code, (PCRE2_SPTR)s, n, start,
-						    PCRE2_ANCHORED, md, rs->mctx) >= 0)
+		if (*code != NULL && pcre2_match(*code, (PCRE2_SPTR)s, n, start, PCRE2_ANCHORED, md,
+						 rs->mctx) >= 0)
 			found = ph;
 	}
 	pcre2_match_data_free(md);
