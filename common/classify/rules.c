@@ -59,7 +59,8 @@ rule_release(struct rule *r)
 	free(r->id);
 	if (!r->pattern_borrowed)
 		free(r->pattern);
-	free(r->lits);
+	if (!r->lits_borrowed)
+		free(r->lits);
 	free(r->like);
 	free(r->like_origin);
 	for (size_t i = 0; r->phrase_codes != NULL && i < r->nphrases; i++)
@@ -109,6 +110,7 @@ rules_free(struct rules **rp)
 	pcre2_match_context_free(rs->mctx);
 	pcre2_match_data_free(rs->md);
 	buf_free(&rs->lower);
+	free(rs->scratch);
 	free(rs->error);
 	free(rs);
 	*rp = NULL;
@@ -291,14 +293,13 @@ rules_option(struct rules *rs, struct rule *r, const char *name, const char *val
 
 /*
  * rules_add_lit - litset_required_all() callback: note one literal of a
- * rule, or the end of a piece or an alternative (see rules_impl.h)
+ * rule, or the end of a piece or an alternative (see rules_impl.h), in
+ * the set's scratch list, which rules_lits() copies at its size
  */
 static void
 rules_add_lit(void *ctx, const char *s, size_t n)
 {
-	void **pair = ctx;
-	struct rules *rs = pair[0];
-	struct rule *r = pair[1];
+	struct rules *rs = ctx;
 	int id;
 
 	if (s == NULL)
@@ -306,11 +307,11 @@ rules_add_lit(void *ctx, const char *s, size_t n)
 	else if ((id = litset_add(rs->lits, s, n)) < 0)
 		id = RULE_LIT_ANY;	/* not indexed: the piece always holds */
 	/* A @phrases list has hundreds of literals: grow by doubling. */
-	if (r->nlits == r->litcap) {
-		r->litcap = r->litcap ? r->litcap * 2 : 8;
-		r->lits = xrealloc(r->lits, r->litcap * sizeof(*r->lits));
+	if (rs->nscratch == rs->scratchcap) {
+		rs->scratchcap = rs->scratchcap ? rs->scratchcap * 2 : 256;
+		rs->scratch = xrealloc(rs->scratch, rs->scratchcap * sizeof(*rs->scratch));
 	}
-	r->lits[r->nlits++] = id;
+	rs->scratch[rs->nscratch++] = id;
 }
 
 /* rules_flags - PCRE2 options of regex flags */
@@ -337,9 +338,6 @@ rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n, uint3
 	(void)rs;
 	r->pattern = xstrndup(p, n);
 	r->options = options;
-	free(r->lits);
-	r->lits = NULL;
-	r->nlits = r->litcap = 0;
 	r->lits_built = false;
 }
 
@@ -353,7 +351,6 @@ rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n, uint3
 void
 rules_lits(struct rules *rs, struct rule *r)
 {
-	void *pair[2] = { rs, r };
 	struct rule *origin;
 
 	if (r->lits_built)
@@ -363,18 +360,23 @@ rules_lits(struct rules *rs, struct rule *r)
 		origin = rules_find(rs, r->like_origin);
 		if (origin == NULL || origin == r || origin->like_origin != NULL)
 			return;
+		/* Shared, as the regex text is: every rule lives as long as the set. */
 		rules_lits(rs, origin);
-		if (origin->nlits > 0) {
-			r->lits = xmalloc(origin->nlits * sizeof(*r->lits));
-			memcpy(r->lits, origin->lits, origin->nlits * sizeof(*r->lits));
-			r->nlits = r->litcap = origin->nlits;
-		}
+		r->lits = origin->lits;
+		r->nlits = origin->nlits;
+		r->lits_borrowed = true;
 		return;
 	}
 	/* Extended patterns may hide literals behind white space and comments. */
+	rs->nscratch = 0;
 	if (r->pattern != NULL && r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
 		(void)litset_required_all(r->pattern, strlen(r->pattern),
-					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
+					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, rs);
+	if (rs->nscratch > 0) {
+		r->lits = xmalloc(rs->nscratch * sizeof(*r->lits));
+		memcpy(r->lits, rs->scratch, rs->nscratch * sizeof(*r->lits));
+		r->nlits = rs->nscratch;
+	}
 }
 
 /* rules_regex - parse "/regex/flags" at p into r; an error text or NULL */

@@ -82,8 +82,9 @@ struct rule {
 	bool pattern_borrowed;	/* pattern belongs to the rule like= names */
 	uint32_t options;	/* PCRE2 compile options */
 	int *lits;		/* the literal pre-check, see below; NULL for none */
-	size_t nlits, litcap;
+	size_t nlits;
 	bool lits_built;	/* rules_lits() has built lits */
+	bool lits_borrowed;	/* lits belong to the rule like= names */
 	pcre2_code *code;	/* compiled on first use */
 	unsigned runs;
 	size_t scanned;		/* bytes of text run over, towards JIT */
@@ -133,6 +134,8 @@ struct rules {
 	struct provider_table *providers;
 	bool finished;		/* every reference is resolved */
 	struct litset *lits;
+	int *scratch;		/* rules_lits() collects a rule's literal ids here */
+	size_t nscratch, scratchcap;
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
 	struct buf *lower;	/* the lower-cased diagnostic */
