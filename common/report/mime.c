@@ -77,22 +77,27 @@ mime_normalize(const char *data, size_t *len, char **copy_r)
 {
 	const char *cr = memchr(data, '\r', *len);
 	char *out;
-	size_t n = 0;
+	size_t n = 0, i = 0;
 
 	*copy_r = NULL;
 	if (cr == NULL)
 		return data;
 	out = xmalloc(*len + 1);
-	for (size_t i = 0; i < *len; i++) {
-		if (data[i] != '\r') {
-			out[n++] = data[i];
-			continue;
-		}
+	/* The text between CRs is copied a run at a time. */
+	while (cr != NULL) {
+		size_t run = (size_t)(cr - (data + i));
+
+		memcpy(out + n, data + i, run);
+		n += run;
+		i += run + 1;
 		/* CRLF and a lone CR both end a line. */
 		out[n++] = '\n';
-		if (i + 1 < *len && data[i + 1] == '\n')
+		if (i < *len && data[i] == '\n')
 			i++;
+		cr = i < *len ? memchr(data + i, '\r', *len - i) : NULL;
 	}
+	memcpy(out + n, data + i, *len - i);
+	n += *len - i;
 	out[n] = '\0';
 	*len = n;
 	*copy_r = out;
