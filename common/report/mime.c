@@ -117,10 +117,11 @@ mime_line_end(const char *s, size_t len, size_t off)
 static size_t
 mime_field_name(const char *s, size_t n)
 {
-	size_t i = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, max = n < 77 ? n : 77;
 
 	/* A field name is 1-76 printable characters other than ':' and space. */
-	while (i < n && i < 77 && s[i] != ':' && s[i] > ' ' && s[i] < 127)
+	while (i < max && (unsigned)(u[i] - 0x21) < 0x5e && u[i] != ':')
 		i++;
 	return i > 0 && i < n && s[i] == ':' ? i : 0;
 }
