@@ -13,7 +13,6 @@
  * rules_check() compiles everything up front, each phrase of a list on
  * its own so that an error names the phrase's line.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,7 +286,7 @@ rules_prescan(struct rules *rs, const char *diag, size_t n)
 		size_t m = n - i < sizeof(chunk) ? n - i : sizeof(chunk);
 
 		for (size_t j = 0; j < m; j++)
-			chunk[j] = (char)tolower((unsigned char)diag[i + j]);
+			chunk[j] = litset_lower(diag[i + j]);
 		buf_append_partial(rs->lower, chunk, m);
 	}
 	litset_scan(rs->lits, buf_str(rs->lower), buf_len(rs->lower));

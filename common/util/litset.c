@@ -79,7 +79,7 @@ litset_add(struct litset *l, const char *s, size_t n)
 	if (n > LITSET_MAX)
 		n = LITSET_MAX;
 	for (size_t i = 0; i < n; i++)
-		lit[i] = (char)tolower((unsigned char)s[i]);
+		lit[i] = litset_lower(s[i]);
 	lit[n] = '\0';
 	/* A literal already there shares its bucket: no need to look further. */
 	h = litset_hash((const unsigned char *)lit);
@@ -180,7 +180,7 @@ static void
 litrun_put(struct litrun *r, char c)
 {
 	if (r->len < sizeof(r->buf))
-		r->buf[r->len++] = (char)tolower((unsigned char)c);
+		r->buf[r->len++] = litset_lower(c);
 }
 
 /* lit_skip_class - index just past the character class opening at p[i] */

@@ -23,6 +23,16 @@
 #define LITSET_MIN 3
 #define LITSET_MAX 32
 
+/*
+ * litset_lower - c in lower case, ASCII only, whatever the locale: the
+ * literals and the texts they are looked for in must agree on it.
+ */
+static inline char
+litset_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
 struct litset;
 
 /* litset_create - an empty set */
