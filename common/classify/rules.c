@@ -331,14 +331,21 @@ rules_flags(const char *flags, uint32_t *options_r)
 	return true;
 }
 
-/* rules_set_regex - give r a pattern; its literal pre-check waits for rules_lits() */
+/* rules_take_regex - give r the allocated pattern; its literal pre-check waits for rules_lits() */
+void
+rules_take_regex(struct rules *rs, struct rule *r, char *pattern, uint32_t options)
+{
+	(void)rs;
+	r->pattern = pattern;
+	r->options = options;
+	r->lits_built = false;
+}
+
+/* rules_set_regex - give r a copy of the pattern p[0..n) */
 void
 rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n, uint32_t options)
 {
-	(void)rs;
-	r->pattern = xstrndup(p, n);
-	r->options = options;
-	r->lits_built = false;
+	rules_take_regex(rs, r, xstrndup(p, n), options);
 }
 
 /*

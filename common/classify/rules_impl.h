@@ -163,9 +163,12 @@ struct rule *rules_find(struct rules *rs, const char *id);
 /* rules_option - apply one NAME=VALUE condition to r; an error text or NULL */
 const char *rules_option(struct rules *rs, struct rule *r, const char *name, const char *value);
 
-/* rules_set_regex - give r the pattern p (copied) with options; literals too */
+/* rules_set_regex - give r the pattern p (copied) with options */
 void rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n,
 		     uint32_t options);
+
+/* rules_take_regex - give r the allocated pattern with options; r owns it */
+void rules_take_regex(struct rules *rs, struct rule *r, char *pattern, uint32_t options);
 
 /* rules_lits - build r's literal pre-check when it is first needed */
 void rules_lits(struct rules *rs, struct rule *r);

@@ -217,7 +217,8 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 	char head[160], id[72] = "", flags[16] = "", extra[2] = "";
 	size_t hn = (nl != NULL ? (size_t)(nl - block) : strlen(block)) - 8;
 	uint32_t options = 0;
-	struct buf *pattern;
+	char *pattern;
+	size_t plen = 0;
 
 	/* The head line: "@phrases ID [FLAGS]", nothing more. */
 	if (hn < sizeof(head)) {
@@ -233,7 +234,11 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 		*error_r = rules_errorf(file, linenos[0], "@phrases %s has no phrase", id);
 		return -1;
 	}
-	pattern = buf_create(LIMIT_RULE_PATTERN);
+	/*
+	 * The phrases joined by '|' take fewer bytes than the block, whose
+	 * head line they leave out: one allocation holds the regex.
+	 */
+	pattern = xmalloc(strlen(block) + 1);
 	r.id = xstrdup(id);
 	r.phrases = xcalloc(nlines - 1, sizeof(*r.phrases));
 	for (size_t i = 1; i < nlines; i++) {
@@ -247,18 +252,19 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 			goto fail;
 		}
 		if (i > 1)
-			buf_putc(pattern, '|');
+			pattern[plen++] = '|';
 		r.phrases[r.nphrases].line = linenos[i];
-		/* Both are below LIMIT_RULE_PATTERN, which the buffer holds to. */
-		r.phrases[r.nphrases].off = (uint32_t)buf_len(pattern);
+		/* Both are below LIMIT_RULE_PATTERN, which holds for the block. */
+		r.phrases[r.nphrases].off = (uint32_t)plen;
 		r.phrases[r.nphrases++].len = (uint32_t)n;
-		buf_append(pattern, s, n);
+		memcpy(pattern + plen, s, n);
+		plen += n;
 	}
-	rules_set_regex(rs, &r, buf_str(pattern), buf_len(pattern), options);
-	buf_free(&pattern);
+	pattern[plen] = '\0';
+	rules_take_regex(rs, &r, pattern, options);
 	return rules_append(rs, &r, error_r);
 fail:
-	buf_free(&pattern);
+	free(pattern);
 	rule_release(&r);
 	return -1;
 }
