@@ -183,7 +183,7 @@ bool rules_flags(const char *flags, uint32_t *options_r);
  */
 int rules_append(struct rules *rs, struct rule *r, char **error_r);
 
-/* rules_digest_release - free the texts kept for rules_digest() (rules_load.c) */
+/* rules_digest_release - free the texts kept for rules_digest() */
 void rules_digest_release(struct rules *rs);
 
 /* rule_release - free what one rule owns */

@@ -511,19 +511,6 @@ rules_digest_read(struct rules *rs)
 	rules_digest_release(rs);
 }
 
-/* rules_digest_release - free the texts the digest has not read */
-void
-rules_digest_release(struct rules *rs)
-{
-	for (size_t i = 0; i < rs->nunread; i++) {
-		free(rs->unread[i].name);
-		free(rs->unread[i].text);
-	}
-	free(rs->unread);
-	rs->unread = NULL;
-	rs->nunread = 0;
-}
-
 /* rules_digest - hex SHA-256 of the texts loaded so far, in order */
 const char *
 rules_digest(struct rules *rs)
