@@ -145,6 +145,7 @@ struct rules {
 	bool summing;		/* sum is started */
 	struct rules_text *unread;	/* texts loaded that sum has not read yet */
 	size_t nunread;
+	bool lazy_digest;	/* unread waits for rules_digest() (rules_lazy_digest()) */
 	char digest[SHA256_HEX_SIZE];	/* its hex value, or "" when more was loaded since */
 };
 

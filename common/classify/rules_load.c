@@ -462,14 +462,17 @@ rules_entry_add(struct rules_entry *e, const char *s, size_t n, const char *file
 	return 0;
 }
 
+static void rules_digest_read(struct rules *rs);
+
 /*
- * rules_digest_add - keep one text for the digest: its file name without
- * the directory (the same rules installed elsewhere are the same set),
- * its length and its bytes; text NULL marks the end of a directory, so
- * that moving a file from the site rules to the built-in ones is another
- * set.  The set takes text (allocated) and reads it only when a digest
- * is asked for: most runs of rebound-pipe --classify never ask, and the
- * SHA-256 of the built-in rules costs more than reading them.
+ * rules_digest_add - one text for the digest: its file name without the
+ * directory (the same rules installed elsewhere are the same set), its
+ * length and its bytes; text NULL marks the end of a directory, so that
+ * moving a file from the site rules to the built-in ones is another set.
+ * The set takes text (allocated) and sums it at once, or, after
+ * rules_lazy_digest(), only when a digest is asked for: rebound-pipe
+ * --classify never asks, and the SHA-256 of the built-in rules costs
+ * more instructions than reading them.
  */
 static void
 rules_digest_add(struct rules *rs, const char *name, char *text, size_t len)
@@ -484,6 +487,15 @@ rules_digest_add(struct rules *rs, const char *name, char *text, size_t len)
 	t->text = text;
 	t->len = len;
 	rs->digest[0] = '\0';
+	if (!rs->lazy_digest)
+		rules_digest_read(rs);
+}
+
+/* rules_lazy_digest - sum the texts only when a digest is asked for */
+void
+rules_lazy_digest(struct rules *rs)
+{
+	rs->lazy_digest = true;
 }
 
 /* rules_digest_read - fold the texts kept so far into the sum, and free them */
