@@ -25,8 +25,10 @@
 #define LITSET_BUCKETS 4096
 
 struct litset {
-	char **lits;
-	size_t *lens;
+	char *pool;		/* the literals' bytes, one after another */
+	size_t pool_len, pool_cap;
+	uint32_t *off;		/* where each literal starts in pool */
+	unsigned char *lens;	/* its length, at most LITSET_MAX */
 	uint32_t *next;		/* next literal with the same first trigram, +1 */
 	uint32_t *stamp;	/* scan number in which the literal was found */
 	size_t n, cap;
@@ -50,9 +52,8 @@ litset_free(struct litset **lp)
 
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->n; i++)
-		free(l->lits[i]);
-	free(l->lits);
+	free(l->pool);
+	free(l->off);
 	free(l->lens);
 	free(l->next);
 	free(l->stamp);
@@ -84,17 +85,27 @@ litset_add(struct litset *l, const char *s, size_t n)
 	/* A literal already there shares its bucket: no need to look further. */
 	h = litset_hash((const unsigned char *)lit);
 	for (uint32_t k = l->bucket[h]; k != 0; k = l->next[k - 1])
-		if (l->lens[k - 1] == n && memcmp(l->lits[k - 1], lit, n) == 0)
+		if (l->lens[k - 1] == n && memcmp(l->pool + l->off[k - 1], lit, n) == 0)
 			return (int)(k - 1);
+	/*
+	 * One pool for the bytes of all the literals, not an allocation for
+	 * each: a process that classifies one message touches fewer pages.
+	 */
+	if (l->pool_len + n > l->pool_cap) {
+		l->pool_cap = l->pool_cap ? l->pool_cap * 2 : 4096;
+		l->pool = xrealloc(l->pool, l->pool_cap);
+	}
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
-		l->lits = xrealloc(l->lits, l->cap * sizeof(*l->lits));
+		l->off = xrealloc(l->off, l->cap * sizeof(*l->off));
 		l->lens = xrealloc(l->lens, l->cap * sizeof(*l->lens));
 		l->next = xrealloc(l->next, l->cap * sizeof(*l->next));
 		l->stamp = xrealloc(l->stamp, l->cap * sizeof(*l->stamp));
 	}
-	l->lits[l->n] = xstrdup(lit);
-	l->lens[l->n] = n;
+	memcpy(l->pool + l->pool_len, lit, n);
+	l->off[l->n] = (uint32_t)l->pool_len;
+	l->pool_len += n;
+	l->lens[l->n] = (unsigned char)n;
 	l->stamp[l->n] = 0;
 	l->next[l->n] = l->bucket[h];
 	l->bucket[h] = (uint32_t)(l->n + 1);
@@ -123,7 +134,8 @@ litset_scan(struct litset *l, const char *text, size_t n)
 		for (uint32_t k = l->bucket[litset_hash(t + i)]; k != 0; k = l->next[k - 1]) {
 			size_t id = k - 1, m = l->lens[id];
 
-			if (l->stamp[id] != l->scan && m <= n - i && memcmp(t + i, l->lits[id], m) == 0)
+			if (l->stamp[id] != l->scan && m <= n - i &&
+			    memcmp(t + i, l->pool + l->off[id], m) == 0)
 				l->stamp[id] = l->scan;
 		}
 	}
@@ -135,7 +147,7 @@ void
 litset_rescan(struct litset *l, const char *text, size_t n)
 {
 	for (size_t id = l->scanned; id < l->n; id++)
-		if (memmem(text, n, l->lits[id], l->lens[id]) != NULL)
+		if (memmem(text, n, l->pool + l->off[id], l->lens[id]) != NULL)
 			l->stamp[id] = l->scan;
 	l->scanned = l->n;
 }
