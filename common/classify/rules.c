@@ -395,7 +395,7 @@ rules_lits(struct rules *rs, struct rule *r)
 	if (rs->nscratch > 0) {
 		r->lits = xmalloc(rs->nscratch * sizeof(*r->lits));
 		memcpy(r->lits, rs->scratch, rs->nscratch * sizeof(*r->lits));
-		r->nlits = rs->nscratch;
+		r->nlits = (uint32_t)rs->nscratch;
 	}
 }
 

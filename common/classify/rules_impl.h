@@ -49,7 +49,7 @@ enum rule_field { FIELD_DIAGNOSTIC, FIELD_TEXT, FIELD_SUBJECT };
 /* One condition: a list of values, or of globs, possibly negated. */
 struct rule_list {
 	char **v;
-	size_t n;
+	uint32_t n;
 	bool negate;
 };
 
@@ -67,38 +67,39 @@ struct rule_pending {
 };
 
 struct rule {
+	/* Pointers first, then the 32-bit fields, then the flags: no padding. */
 	char *id;
 	const char *file;	/* owned by struct rules */
+	struct rule_list status, rcode, provider, reporter, type, action, sreason;
+	char *pattern;		/* NULL for a rule of conditions only */
+	int *lits;		/* the literal pre-check, see below; NULL for none */
+	pcre2_code *code;	/* compiled on first use */
+	size_t scanned;		/* bytes of text run over, towards JIT */
+	struct rule_phrase *phrases;	/* the lines of a @phrases list */
+	pcre2_code **phrase_codes;	/* each compiled alone, only to explain a match */
+	char *like;		/* like= target, resolved by rules_finish() */
+	char *like_origin;	/* id of the rule whose regex like= took */
+	struct rule_pending *pending;
+
 	int line;
 	int dir;		/* index of the directory it came from */
 	enum reason reason;
 	int hard;		/* -1, 0 or 1 */
 	enum rule_field field;
-	struct rule_list status, rcode, provider, reporter, type, action, sreason;
 	unsigned cmd_mask;	/* bit per enum smtp_cmd; 0 = any */
-	bool cmd_negate;
-
-	char *pattern;		/* NULL for a rule of conditions only */
-	bool pattern_borrowed;	/* pattern belongs to the rule like= names */
 	uint32_t options;	/* PCRE2 compile options */
-	int *lits;		/* the literal pre-check, see below; NULL for none */
-	size_t nlits;
+	unsigned runs;
+	uint32_t nlits;		/* a regex of at most LIMIT_RULE_PATTERN bytes has fewer */
+	uint32_t nphrases;	/* at most LIMIT_RULE_PHRASES */
+	uint32_t npending;
+
+	bool cmd_negate;
+	bool pattern_borrowed;	/* pattern belongs to the rule like= names */
 	bool lits_built;	/* rules_lits() has built lits */
 	bool lits_borrowed;	/* lits belong to the rule like= names */
-	pcre2_code *code;	/* compiled on first use */
-	unsigned runs;
-	size_t scanned;		/* bytes of text run over, towards JIT */
 	bool jit;		/* JIT compilation was tried */
 	bool broken;		/* failed to compile: skipped */
 	bool pattern_only;	/* reason "-" or @phrases: for like=, not a rule */
-
-	struct rule_phrase *phrases;	/* the lines of a @phrases list */
-	pcre2_code **phrase_codes;	/* each compiled alone, only to explain a match */
-	size_t nphrases;
-	char *like;		/* like= target, resolved by rules_finish() */
-	char *like_origin;	/* id of the rule whose regex like= took */
-	struct rule_pending *pending;
-	size_t npending;
 	bool resolved;		/* rules_finish() has seen it */
 };
 
