@@ -181,24 +181,28 @@ mime_header_next(const char *head, size_t len, size_t *pos, const char **name_r,
 	return false;
 }
 
+/* The bytes mime_unfold() takes for blank: one test a byte. */
+static const bool mime_blank[256] = { [' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true };
+
 /* mime_unfold - append a folded value to out as one line, trimmed */
 void
 mime_unfold(const char *v, size_t n, struct buf *out)
 {
+	const unsigned char *u = (const unsigned char *)v;
 	size_t start = buf_len(out), i = 0;
 
 	/* Copy runs of non-blank bytes; each blank run becomes one space. */
 	while (i < n) {
 		size_t j = i;
 
-		while (j < n && v[j] != ' ' && v[j] != '\t' && v[j] != '\n' && v[j] != '\r')
+		while (j < n && !mime_blank[u[j]])
 			j++;
 		if (j > i) {
 			if (buf_len(out) > start)
 				buf_putc(out, ' ');
 			buf_append_partial(out, v + i, j - i);
 		}
-		while (j < n && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\r'))
+		while (j < n && mime_blank[u[j]])
 			j++;
 		i = j;
 	}
