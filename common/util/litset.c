@@ -230,7 +230,7 @@ lit_skip_group(const char *p, size_t n, size_t i)
 }
 
 /* lit_quantifier - at p[i]: 0 none, 1 may repeat (+, {n,} n>0), 2 optional */
-static int
+static inline int
 lit_quantifier(const char *p, size_t n, size_t i)
 {
 	if (i >= n)
@@ -417,7 +417,28 @@ struct litbuf {
 	void *ctx;
 	char *data;		/* entries: a flag (literal or mark), a size_t, the bytes */
 	size_t len, cap;
+	/* Most groups keep a few literals: no allocation for them. */
+	char local[256];
 };
+
+/* litbuf_init - an empty litbuf that hands its literals to add(ctx) */
+static void
+litbuf_init(struct litbuf *b, void (*add)(void *, const char *, size_t), void *ctx)
+{
+	b->add = add;
+	b->ctx = ctx;
+	b->data = b->local;
+	b->len = 0;
+	b->cap = sizeof(b->local);
+}
+
+/* litbuf_release - free what b allocated */
+static void
+litbuf_release(struct litbuf *b)
+{
+	if (b->data != b->local)
+		free(b->data);
+}
 
 /* litbuf_add - the add() callback that keeps a literal or a mark for later */
 static void
@@ -428,7 +449,12 @@ litbuf_add(void *ctx, const char *s, size_t n)
 
 	if (b->len + need > b->cap) {
 		b->cap = b->cap * 2 > b->len + need ? b->cap * 2 : b->len + need + 256;
-		b->data = xrealloc(b->data, b->cap);
+		if (b->data == b->local) {
+			b->data = xmalloc(b->cap);
+			memcpy(b->data, b->local, b->len);
+		} else {
+			b->data = xrealloc(b->data, b->cap);
+		}
 	}
 	b->data[b->len++] = s != NULL;
 	memcpy(b->data + b->len, &n, sizeof(n));
@@ -464,12 +490,13 @@ static size_t
 lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const char *, size_t),
 	    void *ctx, int depth, bool all)
 {
-	struct litbuf b = { .add = add, .ctx = ctx };
+	struct litbuf b;
 	size_t start = 0, total = 0, count;
 	int gdepth = 0;
 
 	if (depth > 8)
 		return 0;
+	litbuf_init(&b, add, ctx);
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && p[i] == '\\') {
 			i++;
@@ -488,7 +515,7 @@ lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const ch
 		count = lit_alternative(p + start, i - start, caseless,
 					add != NULL ? litbuf_add : NULL, &b, depth, all);
 		if (count == 0) {
-			free(b.data);
+			litbuf_release(&b);
 			return 0;
 		}
 		total += count;
@@ -498,7 +525,7 @@ lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const ch
 	}
 	if (add != NULL)
 		litbuf_flush(&b);
-	free(b.data);
+	litbuf_release(&b);
 	return total;
 }
 
