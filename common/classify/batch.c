@@ -379,7 +379,8 @@ batch_classify(const struct cfg *cfg, char *const *paths, size_t n, unsigned fla
 	char *error = NULL;
 	int ret;
 
-	if (classifier_create(cfg, &clf, &error) < 0) {
+	/* The lines printed name no rule-set digest: none is taken. */
+	if (classifier_create_lazy(cfg, &clf, &error) < 0) {
 		fprintf(err, "rebound: %s\n", error);
 		free(error);
 		return EX_CONFIG;

@@ -26,6 +26,13 @@ struct classifier;
 int classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r);
 
 /*
+ * classifier_create_lazy - classifier_create() for a caller that seldom
+ * or never calls classifier_digest(): the SHA-256 of the rule texts is
+ * taken when it does (rules_lazy_digest()), the texts kept until then.
+ */
+int classifier_create_lazy(const struct cfg *cfg, struct classifier **c_r, char **error_r);
+
+/*
  * classifier_create_dirs - load the rule files of dirs[0..n), in that
  * order (empty names are skipped): "rebound reclassify --rules DIR" puts
  * a candidate directory before the configured ones

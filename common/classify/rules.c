@@ -57,12 +57,15 @@ void
 rule_release(struct rule *r)
 {
 	free(r->id);
-	free(r->pattern);
-	free(r->lits);
+	if (!r->pattern_borrowed)
+		free(r->pattern);
+	if (!r->lits_borrowed)
+		free(r->lits);
 	free(r->like);
 	free(r->like_origin);
-	for (size_t i = 0; i < r->nphrases; i++)
-		pcre2_code_free(r->phrases[i].code);
+	for (size_t i = 0; r->phrase_codes != NULL && i < r->nphrases; i++)
+		pcre2_code_free(r->phrase_codes[i]);
+	free(r->phrase_codes);
 	free(r->phrases);
 	for (size_t i = 0; i < r->npending; i++) {
 		free(r->pending[i].name);
@@ -79,6 +82,19 @@ rule_release(struct rule *r)
 	pcre2_code_free(r->code);
 }
 
+/* rules_digest_release - free the texts the digest has not read */
+void
+rules_digest_release(struct rules *rs)
+{
+	for (size_t i = 0; i < rs->nunread; i++) {
+		free(rs->unread[i].name);
+		free(rs->unread[i].text);
+	}
+	free(rs->unread);
+	rs->unread = NULL;
+	rs->nunread = 0;
+}
+
 /* rules_free - release *rp and set it to NULL */
 void
 rules_free(struct rules **rp)
@@ -87,8 +103,10 @@ rules_free(struct rules **rp)
 
 	if (rs == NULL)
 		return;
-	for (size_t i = 0; i < rs->n; i++)
-		rule_release(&rs->v[i]);
+	for (size_t i = 0; i < rs->n; i++) {
+		rule_release(rs->v[i]);
+		free(rs->v[i]);
+	}
 	free(rs->v);
 	free(rs->ids);
 	for (size_t i = 0; i < rs->nfiles; i++)
@@ -100,10 +118,12 @@ rules_free(struct rules **rp)
 	}
 	free(rs->sets);
 	provider_table_free(&rs->providers);
+	rules_digest_release(rs);
 	litset_free(&rs->lits);
 	pcre2_match_context_free(rs->mctx);
 	pcre2_match_data_free(rs->md);
 	buf_free(&rs->lower);
+	free(rs->scratch);
 	free(rs->error);
 	free(rs);
 	*rp = NULL;
@@ -286,14 +306,13 @@ rules_option(struct rules *rs, struct rule *r, const char *name, const char *val
 
 /*
  * rules_add_lit - litset_required_all() callback: note one literal of a
- * rule, or the end of a piece or an alternative (see rules_impl.h)
+ * rule, or the end of a piece or an alternative (see rules_impl.h), in
+ * the set's scratch list, which rules_lits() copies at its size
  */
 static void
 rules_add_lit(void *ctx, const char *s, size_t n)
 {
-	void **pair = ctx;
-	struct rules *rs = pair[0];
-	struct rule *r = pair[1];
+	struct rules *rs = ctx;
 	int id;
 
 	if (s == NULL)
@@ -301,11 +320,11 @@ rules_add_lit(void *ctx, const char *s, size_t n)
 	else if ((id = litset_add(rs->lits, s, n)) < 0)
 		id = RULE_LIT_ANY;	/* not indexed: the piece always holds */
 	/* A @phrases list has hundreds of literals: grow by doubling. */
-	if (r->nlits == r->litcap) {
-		r->litcap = r->litcap ? r->litcap * 2 : 8;
-		r->lits = xrealloc(r->lits, r->litcap * sizeof(*r->lits));
+	if (rs->nscratch == rs->scratchcap) {
+		rs->scratchcap = rs->scratchcap ? rs->scratchcap * 2 : 256;
+		rs->scratch = xrealloc(rs->scratch, rs->scratchcap * sizeof(*rs->scratch));
 	}
-	r->lits[r->nlits++] = id;
+	rs->scratch[rs->nscratch++] = id;
 }
 
 /* rules_flags - PCRE2 options of regex flags */
@@ -325,21 +344,59 @@ rules_flags(const char *flags, uint32_t *options_r)
 	return true;
 }
 
-/* rules_set_regex - give r a pattern and its literal pre-check */
+/* rules_take_regex - give r the allocated pattern; its literal pre-check waits for rules_lits() */
+void
+rules_take_regex(struct rules *rs, struct rule *r, char *pattern, uint32_t options)
+{
+	(void)rs;
+	r->pattern = pattern;
+	r->options = options;
+	r->lits_built = false;
+}
+
+/* rules_set_regex - give r a copy of the pattern p[0..n) */
 void
 rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n, uint32_t options)
 {
-	void *pair[2] = { rs, r };
+	rules_take_regex(rs, r, xstrndup(p, n), options);
+}
 
-	r->pattern = xstrndup(p, n);
-	r->options = options;
-	free(r->lits);
-	r->lits = NULL;
-	r->nlits = r->litcap = 0;
+/*
+ * rules_lits - build r's literal pre-check, if it has not been built: the
+ * literals of its own regex, or those of the rule its like= took the regex
+ * from, built for that rule.  Only a rule that a message reaches needs
+ * one, so a process that classifies one message builds few: the literals
+ * of every @phrases list cost more than reading all the rule files.
+ */
+void
+rules_lits(struct rules *rs, struct rule *r)
+{
+	struct rule *origin;
+
+	if (r->lits_built)
+		return;
+	r->lits_built = true;
+	if (r->like_origin != NULL) {
+		origin = rules_find(rs, r->like_origin);
+		if (origin == NULL || origin == r || origin->like_origin != NULL)
+			return;
+		/* Shared, as the regex text is: every rule lives as long as the set. */
+		rules_lits(rs, origin);
+		r->lits = origin->lits;
+		r->nlits = origin->nlits;
+		r->lits_borrowed = true;
+		return;
+	}
 	/* Extended patterns may hide literals behind white space and comments. */
-	if (r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
+	rs->nscratch = 0;
+	if (r->pattern != NULL && r->field == FIELD_DIAGNOSTIC && !(r->options & PCRE2_EXTENDED))
 		(void)litset_required_all(r->pattern, strlen(r->pattern),
-					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, pair);
+					  (r->options & PCRE2_CASELESS) != 0, rules_add_lit, rs);
+	if (rs->nscratch > 0) {
+		r->lits = xmalloc(rs->nscratch * sizeof(*r->lits));
+		memcpy(r->lits, rs->scratch, rs->nscratch * sizeof(*r->lits));
+		r->nlits = (uint32_t)rs->nscratch;
+	}
 }
 
 /* rules_regex - parse "/regex/flags" at p into r; an error text or NULL */
@@ -408,7 +465,7 @@ rules_index(struct rules *rs, size_t i)
 			if (k != i)
 				rules_index(rs, k);
 	}
-	for (size_t h = rules_hash(rs->v[i].id) & (rs->idcap - 1);; h = (h + 1) & (rs->idcap - 1)) {
+	for (size_t h = rules_hash(rs->v[i]->id) & (rs->idcap - 1);; h = (h + 1) & (rs->idcap - 1)) {
 		if (rs->ids[h] == 0) {
 			rs->ids[h] = (uint32_t)i + 1;
 			return;
@@ -424,8 +481,8 @@ rules_find(struct rules *rs, const char *id)
 		return NULL;
 	for (size_t h = rules_hash(id) & (rs->idcap - 1); rs->ids[h] != 0;
 	     h = (h + 1) & (rs->idcap - 1))
-		if (strcmp(rs->v[rs->ids[h] - 1].id, id) == 0)
-			return &rs->v[rs->ids[h] - 1];
+		if (strcmp(rs->v[rs->ids[h] - 1]->id, id) == 0)
+			return rs->v[rs->ids[h] - 1];
 	return NULL;
 }
 
@@ -536,7 +593,9 @@ rules_append(struct rules *rs, struct rule *r, char **error_r)
 		rs->cap = rs->cap ? rs->cap * 2 : 128;
 		rs->v = xrealloc(rs->v, rs->cap * sizeof(*rs->v));
 	}
-	rs->v[rs->n] = *r;
+	/* Each rule on its own: a larger set moves pointers, not rules. */
+	rs->v[rs->n] = xmalloc(sizeof(*r));
+	*rs->v[rs->n] = *r;
 	rules_index(rs, rs->n);
 	rs->n++;
 	rs->finished = false;
@@ -557,9 +616,9 @@ rules_get(const struct rules *rs, size_t i, const char **id_r, enum reason *reas
 {
 	if (i >= rs->n)
 		return false;
-	*id_r = rs->v[i].id;
-	*reason_r = rs->v[i].reason;
-	*pattern_only_r = rs->v[i].pattern_only;
+	*id_r = rs->v[i]->id;
+	*reason_r = rs->v[i]->reason;
+	*pattern_only_r = rs->v[i]->pattern_only;
 	return true;
 }
 

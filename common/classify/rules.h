@@ -87,6 +87,14 @@ struct rule_result {
 /* rules_create - an empty rule set */
 struct rules *rules_create(void);
 
+/*
+ * rules_lazy_digest - from now on, keep each rule text loaded and take
+ * the SHA-256 of rules_digest() only when it is asked for: for a caller
+ * that may never ask (rebound-pipe --classify), at the price of the
+ * texts' memory.  By default each text is summed as it is loaded.
+ */
+void rules_lazy_digest(struct rules *rs);
+
 /* rules_free - release *rp and set it to NULL; accepts NULL */
 void rules_free(struct rules **rp);
 

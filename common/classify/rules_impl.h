@@ -49,16 +49,15 @@ enum rule_field { FIELD_DIAGNOSTIC, FIELD_TEXT, FIELD_SUBJECT };
 /* One condition: a list of values, or of globs, possibly negated. */
 struct rule_list {
 	char **v;
-	size_t n;
+	uint32_t n;
 	bool negate;
 };
 
 /* One line of a @phrases list: a piece of the list's regex. */
 struct rule_phrase {
 	int line;
-	size_t off, len;	/* where it stands in the list's pattern */
-	pcre2_code *code;	/* compiled alone, only to explain a match */
-	bool broken;
+	uint32_t off, len;	/* where it stands in the list's pattern */
+	bool broken;		/* does not compile alone */
 };
 
 /* A condition that names a @set, read once every set is loaded. */
@@ -68,35 +67,50 @@ struct rule_pending {
 };
 
 struct rule {
+	/* Pointers first, then the 32-bit fields, then the flags: no padding. */
 	char *id;
 	const char *file;	/* owned by struct rules */
+	struct rule_list status, rcode, provider, reporter, type, action, sreason;
+	char *pattern;		/* NULL for a rule of conditions only */
+	int *lits;		/* the literal pre-check, see below; NULL for none */
+	pcre2_code *code;	/* compiled on first use */
+	size_t scanned;		/* bytes of text run over, towards JIT */
+	struct rule_phrase *phrases;	/* the lines of a @phrases list */
+	pcre2_code **phrase_codes;	/* each compiled alone, only to explain a match */
+	char *like;		/* like= target, resolved by rules_finish() */
+	char *like_origin;	/* id of the rule whose regex like= took */
+	struct rule_pending *pending;
+
 	int line;
 	int dir;		/* index of the directory it came from */
 	enum reason reason;
 	int hard;		/* -1, 0 or 1 */
 	enum rule_field field;
-	struct rule_list status, rcode, provider, reporter, type, action, sreason;
 	unsigned cmd_mask;	/* bit per enum smtp_cmd; 0 = any */
-	bool cmd_negate;
-
-	char *pattern;		/* NULL for a rule of conditions only */
 	uint32_t options;	/* PCRE2 compile options */
-	int *lits;		/* the literal pre-check, see below; NULL for none */
-	size_t nlits, litcap;
-	pcre2_code *code;	/* compiled on first use */
 	unsigned runs;
-	size_t scanned;		/* bytes of text run over, towards JIT */
+	uint32_t nlits;		/* a regex of at most LIMIT_RULE_PATTERN bytes has fewer */
+	uint32_t nphrases;	/* at most LIMIT_RULE_PHRASES */
+	uint32_t npending;
+
+	bool cmd_negate;
+	bool pattern_borrowed;	/* pattern belongs to the rule like= names */
+	bool lits_built;	/* rules_lits() has built lits */
+	bool lits_borrowed;	/* lits belong to the rule like= names */
 	bool jit;		/* JIT compilation was tried */
 	bool broken;		/* failed to compile: skipped */
 	bool pattern_only;	/* reason "-" or @phrases: for like=, not a rule */
-
-	struct rule_phrase *phrases;	/* the lines of a @phrases list */
-	size_t nphrases;
-	char *like;		/* like= target, resolved by rules_finish() */
-	char *like_origin;	/* id of the rule whose regex like= took */
-	struct rule_pending *pending;
-	size_t npending;
 	bool resolved;		/* rules_finish() has seen it */
+};
+
+/*
+ * One text the digest still has to read (rules_digest()): a rule file's
+ * base name and bytes, or, with text NULL, the end of a directory.
+ */
+struct rules_text {
+	char *name;
+	char *text;
+	size_t len;
 };
 
 /* A named list of condition values (@set). */
@@ -109,7 +123,7 @@ struct rule_set {
 };
 
 struct rules {
-	struct rule *v;
+	struct rule **v;
 	size_t n, cap;
 	uint32_t *ids;		/* id index: rule number + 1, 0 = empty */
 	size_t idcap;		/* a power of two, at least twice n */
@@ -121,13 +135,18 @@ struct rules {
 	struct provider_table *providers;
 	bool finished;		/* every reference is resolved */
 	struct litset *lits;
+	int *scratch;		/* rules_lits() collects a rule's literal ids here */
+	size_t nscratch, scratchcap;
 	pcre2_match_context *mctx;
 	pcre2_match_data *md;
 	struct buf *lower;	/* the lower-cased diagnostic */
 	char *error;
 	size_t compiled;
-	struct sha256 sum;	/* of every text loaded, for rules_digest() */
+	struct sha256 sum;	/* of the texts loaded and read, for rules_digest() */
 	bool summing;		/* sum is started */
+	struct rules_text *unread;	/* texts loaded that sum has not read yet */
+	size_t nunread;
+	bool lazy_digest;	/* unread waits for rules_digest() (rules_lazy_digest()) */
 	char digest[SHA256_HEX_SIZE];	/* its hex value, or "" when more was loaded since */
 };
 
@@ -146,9 +165,15 @@ struct rule *rules_find(struct rules *rs, const char *id);
 /* rules_option - apply one NAME=VALUE condition to r; an error text or NULL */
 const char *rules_option(struct rules *rs, struct rule *r, const char *name, const char *value);
 
-/* rules_set_regex - give r the pattern p (copied) with options; literals too */
+/* rules_set_regex - give r the pattern p (copied) with options */
 void rules_set_regex(struct rules *rs, struct rule *r, const char *p, size_t n,
 		     uint32_t options);
+
+/* rules_take_regex - give r the allocated pattern with options; r owns it */
+void rules_take_regex(struct rules *rs, struct rule *r, char *pattern, uint32_t options);
+
+/* rules_lits - build r's literal pre-check when it is first needed */
+void rules_lits(struct rules *rs, struct rule *r);
 
 /* rules_flags - PCRE2 options of regex flags "imsxu"; false on an unknown flag */
 bool rules_flags(const char *flags, uint32_t *options_r);
@@ -159,6 +184,9 @@ bool rules_flags(const char *flags, uint32_t *options_r);
  * one directory or past LIMIT_RULES
  */
 int rules_append(struct rules *rs, struct rule *r, char **error_r);
+
+/* rules_digest_release - free the texts kept for rules_digest() */
+void rules_digest_release(struct rules *rs);
 
 /* rule_release - free what one rule owns */
 void rule_release(struct rule *r);

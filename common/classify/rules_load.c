@@ -25,9 +25,12 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/caps.h"
 #include "classify/rules_impl.h"
@@ -214,7 +217,8 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 	char head[160], id[72] = "", flags[16] = "", extra[2] = "";
 	size_t hn = (nl != NULL ? (size_t)(nl - block) : strlen(block)) - 8;
 	uint32_t options = 0;
-	struct buf *pattern;
+	char *pattern;
+	size_t plen = 0;
 
 	/* The head line: "@phrases ID [FLAGS]", nothing more. */
 	if (hn < sizeof(head)) {
@@ -230,7 +234,11 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 		*error_r = rules_errorf(file, linenos[0], "@phrases %s has no phrase", id);
 		return -1;
 	}
-	pattern = buf_create(LIMIT_RULE_PATTERN);
+	/*
+	 * The phrases joined by '|' take fewer bytes than the block, whose
+	 * head line they leave out: one allocation holds the regex.
+	 */
+	pattern = xmalloc(strlen(block) + 1);
 	r.id = xstrdup(id);
 	r.phrases = xcalloc(nlines - 1, sizeof(*r.phrases));
 	for (size_t i = 1; i < nlines; i++) {
@@ -244,17 +252,19 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 			goto fail;
 		}
 		if (i > 1)
-			buf_putc(pattern, '|');
+			pattern[plen++] = '|';
 		r.phrases[r.nphrases].line = linenos[i];
-		r.phrases[r.nphrases].off = buf_len(pattern);
-		r.phrases[r.nphrases++].len = n;
-		buf_append(pattern, s, n);
+		/* Both are below LIMIT_RULE_PATTERN, which holds for the block. */
+		r.phrases[r.nphrases].off = (uint32_t)plen;
+		r.phrases[r.nphrases++].len = (uint32_t)n;
+		memcpy(pattern + plen, s, n);
+		plen += n;
 	}
-	rules_set_regex(rs, &r, buf_str(pattern), buf_len(pattern), options);
-	buf_free(&pattern);
+	pattern[plen] = '\0';
+	rules_take_regex(rs, &r, pattern, options);
 	return rules_append(rs, &r, error_r);
 fail:
-	buf_free(&pattern);
+	free(pattern);
 	rule_release(&r);
 	return -1;
 }
@@ -312,14 +322,12 @@ rules_resolve_like(struct rules *rs, struct rule *r, int depth)
 	}
 	if (other->pattern == NULL)
 		return "like= names a rule without a regex";
-	r->pattern = xstrdup(other->pattern);
+	/* The text is shared: every rule lives as long as the set. */
+	r->pattern = other->pattern;
+	r->pattern_borrowed = true;
 	r->options = other->options;
+	/* Its literal pre-check is the origin's, built when first needed (rules_lits()). */
 	r->like_origin = xstrdup(other->like_origin != NULL ? other->like_origin : other->id);
-	if (other->nlits > 0) {
-		r->lits = xmalloc(other->nlits * sizeof(*r->lits));
-		memcpy(r->lits, other->lits, other->nlits * sizeof(*r->lits));
-		r->nlits = r->litcap = other->nlits;
-	}
 	return NULL;
 }
 
@@ -363,7 +371,7 @@ rules_finish(struct rules *rs, char **error_r)
 		return 0;
 	scratch = buf_create(LIMIT_RULE_LINE * 2);
 	for (size_t i = 0; i < rs->n; i++) {
-		struct rule *r = &rs->v[i];
+		struct rule *r = rs->v[i];
 		const char *err;
 
 		if (r->resolved)
@@ -454,34 +462,65 @@ rules_entry_add(struct rules_entry *e, const char *s, size_t n, const char *file
 	return 0;
 }
 
+static void rules_digest_read(struct rules *rs);
+
 /*
- * rules_digest_add - fold one text into the digest: its file name without
- * the directory (the same rules installed elsewhere are the same set),
- * its length and its bytes; text NULL marks the end of a directory, so
- * that moving a file from the site rules to the built-in ones is another
- * set.
+ * rules_digest_add - one text for the digest: its file name without the
+ * directory (the same rules installed elsewhere are the same set), its
+ * length and its bytes; text NULL marks the end of a directory, so that
+ * moving a file from the site rules to the built-in ones is another set.
+ * The set takes text (allocated) and sums it at once, or, after
+ * rules_lazy_digest(), only when a digest is asked for: rebound-pipe
+ * --classify never asks, and the SHA-256 of the built-in rules costs
+ * more instructions than reading them.
  */
 static void
-rules_digest_add(struct rules *rs, const char *name, const char *text, size_t len)
+rules_digest_add(struct rules *rs, const char *name, char *text, size_t len)
 {
 	const char *base = strrchr(name, '/');
-	char head[64];
+	struct rules_text *t;
 
+	base = base != NULL ? base + 1 : name;
+	rs->unread = xrealloc(rs->unread, (rs->nunread + 1) * sizeof(*rs->unread));
+	t = &rs->unread[rs->nunread++];
+	t->name = text != NULL ? xstrdup(base) : NULL;
+	t->text = text;
+	t->len = len;
+	rs->digest[0] = '\0';
+	if (!rs->lazy_digest)
+		rules_digest_read(rs);
+}
+
+/* rules_lazy_digest - sum the texts only when a digest is asked for */
+void
+rules_lazy_digest(struct rules *rs)
+{
+	rs->lazy_digest = true;
+}
+
+/* rules_digest_read - fold the texts kept so far into the sum, and free them */
+static void
+rules_digest_read(struct rules *rs)
+{
 	if (!rs->summing) {
 		sha256_init(&rs->sum);
 		rs->summing = true;
 	}
-	base = base != NULL ? base + 1 : name;
-	if (text == NULL)
-		snprintf(head, sizeof(head), "end of directory\n");
-	else
-		snprintf(head, sizeof(head), "%zu %zu\n", strlen(base), len);
-	sha256_update(&rs->sum, head, strlen(head));
-	if (text != NULL) {
-		sha256_update(&rs->sum, base, strlen(base));
-		sha256_update(&rs->sum, text, len);
+	for (size_t i = 0; i < rs->nunread; i++) {
+		struct rules_text *t = &rs->unread[i];
+		char head[64];
+
+		if (t->text == NULL)
+			snprintf(head, sizeof(head), "end of directory\n");
+		else
+			snprintf(head, sizeof(head), "%zu %zu\n", strlen(t->name), t->len);
+		sha256_update(&rs->sum, head, strlen(head));
+		if (t->text != NULL) {
+			sha256_update(&rs->sum, t->name, strlen(t->name));
+			sha256_update(&rs->sum, t->text, t->len);
+		}
 	}
-	rs->digest[0] = '\0';
+	rules_digest_release(rs);
 }
 
 /* rules_digest - hex SHA-256 of the texts loaded so far, in order */
@@ -490,11 +529,11 @@ rules_digest(struct rules *rs)
 {
 	if (rs->digest[0] == '\0') {
 		/* A copy: more texts may be added to the sum after this. */
-		struct sha256 copy = rs->sum;
+		struct sha256 copy;
 		unsigned char digest[SHA256_SIZE];
 
-		if (!rs->summing)
-			sha256_init(&copy);
+		rules_digest_read(rs);
+		copy = rs->sum;
 		sha256_final(&copy, digest);
 		sha256_hex(digest, rs->digest);
 	}
@@ -510,7 +549,6 @@ rules_parse_text(struct rules *rs, const char *text, size_t len, const char *nam
 	const char *file;
 	int lineno = 0, ret = 0;
 
-	rules_digest_add(rs, name, text, len);
 	e->text = buf_create(LIMIT_RULE_PATTERN + LIMIT_RULE_LINE);
 	rs->files = xrealloc(rs->files, (rs->nfiles + 1) * sizeof(*rs->files));
 	file = rs->files[rs->nfiles++] = xstrdup(name);
@@ -564,41 +602,87 @@ rules_load_text(struct rules *rs, const char *text, size_t len, const char *name
 		char **error_r)
 {
 	int ret = rules_parse_text(rs, text, len, name, error_r);
+	char *copy = xmalloc(len + 1);
 
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rules_digest_add(rs, name, copy, len);
 	rules_digest_add(rs, name, NULL, 0);
 	rs->ndirs++;
 	return ret;
+}
+
+/*
+ * rules_read_file - the bytes of the file at path, NUL-terminated, in one
+ * allocation sized by fstat(2) (a file that grows meanwhile is read to
+ * the limit); NULL and *error_r on failure
+ */
+static char *
+rules_read_file(const char *path, size_t *len_r, char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	size_t size, len = 0;
+	char *text;
+
+	if (fd < 0) {
+		*error_r = rules_errorf(path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size < 0) {
+		*error_r = rules_errorf(path, 0, "read error: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	/* One byte past the limit tells a file that is too large. */
+	size = (size_t)st.st_size < LIMIT_RULE_FILE_SIZE ? (size_t)st.st_size + 1 :
+							    LIMIT_RULE_FILE_SIZE + 1;
+	text = xmalloc(size + 1);
+	for (;;) {
+		ssize_t n;
+
+		/* A file that grew since fstat(2) is read on, to the limit. */
+		if (len == size && size <= LIMIT_RULE_FILE_SIZE) {
+			size = size * 2 < LIMIT_RULE_FILE_SIZE ? size * 2 : LIMIT_RULE_FILE_SIZE + 1;
+			text = xrealloc(text, size + 1);
+		}
+		if (len == size)
+			break;
+		if ((n = read(fd, text + len, size - len)) < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = rules_errorf(path, 0, "read error: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (*error_r == NULL && len > LIMIT_RULE_FILE_SIZE)
+		*error_r = rules_errorf(path, 0, "file larger than %d bytes", LIMIT_RULE_FILE_SIZE);
+	if (*error_r != NULL) {
+		free(text);
+		return NULL;
+	}
+	text[len] = '\0';
+	*len_r = len;
+	return text;
 }
 
 /* rules_load_file - append the rules of one file */
 static int
 rules_load_file(struct rules *rs, const char *path, char **error_r)
 {
-	FILE *fp = fopen(path, "r");
-	struct buf *text;
-	char chunk[8192];
-	size_t n;
+	size_t len;
+	char *text;
 	int ret;
 
-	if (fp == NULL) {
-		*error_r = rules_errorf(path, 0, "cannot open: %s", strerror(errno));
+	*error_r = NULL;
+	if ((text = rules_read_file(path, &len, error_r)) == NULL)
 		return -1;
-	}
-	text = buf_create(LIMIT_RULE_FILE_SIZE);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		if (buf_append(text, chunk, n) < 0) {
-			*error_r = rules_errorf(path, 0, "file larger than %d bytes",
-						LIMIT_RULE_FILE_SIZE);
-			fclose(fp);
-			buf_free(&text);
-			return -1;
-		}
-	}
-	ret = ferror(fp) ? -1 : rules_parse_text(rs, buf_str(text), buf_len(text), path, error_r);
-	if (ferror(fp))
-		*error_r = rules_errorf(path, 0, "read error: %s", strerror(errno));
-	fclose(fp);
-	buf_free(&text);
+	ret = rules_parse_text(rs, text, len, path, error_r);
+	rules_digest_add(rs, path, text, len);
 	return ret;
 }
 

@@ -13,7 +13,6 @@
  * rules_check() compiles everything up front, each phrase of a list on
  * its own so that an error names the phrase's line.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,21 +78,22 @@ enum rule_cond {
 static enum rule_cond
 rules_failed_condition(const struct rule *r, const struct rule_input *in, const char *code)
 {
+	/* Most rules set few conditions: an empty list is passed without a call. */
 	if (r->cmd_mask != 0 && ((r->cmd_mask >> in->command) & 1u) == r->cmd_negate)
 		return COND_CMD;
-	if (!rules_list_match(&r->status, in->status, true))
+	if (r->status.n != 0 && !rules_list_match(&r->status, in->status, true))
 		return COND_STATUS;
-	if (!rules_list_match(&r->rcode, code, true))
+	if (r->rcode.n != 0 && !rules_list_match(&r->rcode, code, true))
 		return COND_CODE;
-	if (!rules_list_match(&r->provider, in->provider, false))
+	if (r->provider.n != 0 && !rules_list_match(&r->provider, in->provider, false))
 		return COND_PROVIDER;
-	if (!rules_list_match(&r->reporter, in->reporter, false))
+	if (r->reporter.n != 0 && !rules_list_match(&r->reporter, in->reporter, false))
 		return COND_REPORTER;
-	if (!rules_list_match(&r->type, in->diag_type, false))
+	if (r->type.n != 0 && !rules_list_match(&r->type, in->diag_type, false))
 		return COND_TYPE;
-	if (!rules_list_match(&r->action, in->action, false))
+	if (r->action.n != 0 && !rules_list_match(&r->action, in->action, false))
 		return COND_ACTION;
-	if (!rules_list_match(&r->sreason, in->status_reason, false))
+	if (r->sreason.n != 0 && !rules_list_match(&r->sreason, in->status_reason, false))
 		return COND_SREASON;
 	return COND_NONE;
 }
@@ -162,7 +162,7 @@ rules_check(struct rules *rs, char **error_r)
 	if (rules_finish(rs, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < rs->n; i++) {
-		struct rule *r = &rs->v[i];
+		struct rule *r = rs->v[i];
 
 		/* Each phrase alone, so that an error names its line. */
 		for (size_t k = 0; k < r->nphrases; k++) {
@@ -185,8 +185,8 @@ rules_check(struct rules *rs, char **error_r)
 		}
 	}
 	for (size_t i = 0; i < rs->n; i++)
-		if (rs->v[i].pattern != NULL && rs->v[i].code == NULL &&
-		    !rules_compile(rs, &rs->v[i], error_r))
+		if (rs->v[i]->pattern != NULL && rs->v[i]->code == NULL &&
+		    !rules_compile(rs, rs->v[i], error_r))
 			return -1;
 	return 0;
 }
@@ -249,9 +249,12 @@ static bool
 rules_literal_ok(const struct rules *rs, const struct rule *r)
 {
 	bool piece = false, alt = true;
+	uint32_t scan;
+	const uint32_t *marks;
 
 	if (r->nlits == 0)
 		return true;
+	marks = litset_marks(rs->lits, &scan);
 	for (size_t i = 0; i < r->nlits; i++) {
 		int id = r->lits[i];
 
@@ -262,8 +265,9 @@ rules_literal_ok(const struct rules *rs, const struct rule *r)
 			if (alt)
 				return true;
 			alt = true;
-		} else if (!piece) {
-			piece = id == RULE_LIT_ANY || litset_found(rs->lits, id);
+		} else if (alt && !piece) {
+			/* Once a piece failed, its alternative's other literals do not matter. */
+			piece = id == RULE_LIT_ANY || marks[id] == scan;
 		}
 	}
 	return false;
@@ -282,7 +286,7 @@ rules_prescan(struct rules *rs, const char *diag, size_t n)
 		size_t m = n - i < sizeof(chunk) ? n - i : sizeof(chunk);
 
 		for (size_t j = 0; j < m; j++)
-			chunk[j] = (char)tolower((unsigned char)diag[i + j]);
+			chunk[j] = litset_lower(diag[i + j]);
 		buf_append_partial(rs->lower, chunk, m);
 	}
 	litset_scan(rs->lits, buf_str(rs->lower), buf_len(rs->lower));
@@ -315,19 +319,22 @@ rules_explain_phrase(struct rules *rs, const struct rule *r, const char *s, size
 
 	if (origin == NULL || origin->nphrases == 0)
 		return NULL;
+	if (origin->phrase_codes == NULL)
+		origin->phrase_codes = xcalloc(origin->nphrases, sizeof(*origin->phrase_codes));
 	md = pcre2_match_data_create(1, NULL);
 	for (size_t k = 0; k < origin->nphrases && found == NULL && md != NULL; k++) {
 		struct rule_phrase *ph = &origin->phrases[k];
+		pcre2_code **code = &origin->phrase_codes[k];
 		int err;
 		PCRE2_SIZE off;
 
-		if (ph->code == NULL && !ph->broken) {
-			ph->code = pcre2_compile((PCRE2_SPTR)origin->pattern + ph->off, ph->len,
-						 origin->options, &err, &off, NULL);
-			ph->broken = ph->code == NULL;
+		if (*code == NULL && !ph->broken) {
+			*code = pcre2_compile((PCRE2_SPTR)origin->pattern + ph->off, ph->len,
+					      origin->options, &err, &off, NULL);
+			ph->broken = *code == NULL;
 		}
-		if (ph->code != NULL && pcre2_match(ph->code, (PCRE2_SPTR)s, n, start,
-						    PCRE2_ANCHORED, md, rs->mctx) >= 0)
+		if (*code != NULL && pcre2_match(*code, (PCRE2_SPTR)s, n, start, PCRE2_ANCHORED, md,
+						 rs->mctx) >= 0)
 			found = ph;
 	}
 	pcre2_match_data_free(md);
@@ -375,7 +382,7 @@ rules_explain(struct rules *rs, const struct rule_input *in, struct rule_result 
 		snprintf(code, sizeof(code), "%d", in->reply_code);
 	rules_prescan(rs, diag, dlen);
 	for (size_t i = 0; i < rs->n && !found; i++) {
-		struct rule *r = &rs->v[i];
+		struct rule *r = rs->v[i];
 		const char *s = diag;
 		size_t n = dlen;
 		enum rule_cond failed;
@@ -391,6 +398,10 @@ rules_explain(struct rules *rs, const struct rule_input *in, struct rule_result 
 		}
 		if (r->pattern != NULL) {
 			if (r->field == FIELD_DIAGNOSTIC) {
+				if (dlen > 0 && !r->lits_built) {
+					rules_lits(rs, r);
+					litset_rescan(rs->lits, buf_str(rs->lower), buf_len(rs->lower));
+				}
 				if (dlen == 0 || !rules_literal_ok(rs, r)) {
 					if (fn != NULL)
 						rules_explain_step(fn, ctx, r, RULE_ABSENT, "");

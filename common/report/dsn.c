@@ -17,11 +17,14 @@
 static size_t
 dsn_line(const char *p, const char *end, const char **next)
 {
-	const char *q = p;
+	const char *q = memchr(p, '\n', (size_t)(end - p)), *cr;
 	size_t n;
 
-	while (q < end && *q != '\n' && *q != '\r')
-		q++;
+	/* The line ends at the first LF or CR: memchr(3) finds both faster than a loop. */
+	if (q == NULL)
+		q = end;
+	if ((cr = memchr(p, '\r', (size_t)(q - p))) != NULL)
+		q = cr;
 	n = (size_t)(q - p);
 	if (q < end && *q == '\r')
 		q++;

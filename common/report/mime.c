@@ -77,22 +77,27 @@ mime_normalize(const char *data, size_t *len, char **copy_r)
 {
 	const char *cr = memchr(data, '\r', *len);
 	char *out;
-	size_t n = 0;
+	size_t n = 0, i = 0;
 
 	*copy_r = NULL;
 	if (cr == NULL)
 		return data;
 	out = xmalloc(*len + 1);
-	for (size_t i = 0; i < *len; i++) {
-		if (data[i] != '\r') {
-			out[n++] = data[i];
-			continue;
-		}
+	/* The text between CRs is copied a run at a time. */
+	while (cr != NULL) {
+		size_t run = (size_t)(cr - (data + i));
+
+		memcpy(out + n, data + i, run);
+		n += run;
+		i += run + 1;
 		/* CRLF and a lone CR both end a line. */
 		out[n++] = '\n';
-		if (i + 1 < *len && data[i + 1] == '\n')
+		if (i < *len && data[i] == '\n')
 			i++;
+		cr = i < *len ? memchr(data + i, '\r', *len - i) : NULL;
 	}
+	memcpy(out + n, data + i, *len - i);
+	n += *len - i;
 	out[n] = '\0';
 	*len = n;
 	*copy_r = out;
@@ -112,10 +117,11 @@ mime_line_end(const char *s, size_t len, size_t off)
 static size_t
 mime_field_name(const char *s, size_t n)
 {
-	size_t i = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, max = n < 77 ? n : 77;
 
 	/* A field name is 1-76 printable characters other than ':' and space. */
-	while (i < n && i < 77 && s[i] != ':' && s[i] > ' ' && s[i] < 127)
+	while (i < max && (unsigned)(u[i] - 0x21) < 0x5e && u[i] != ':')
 		i++;
 	return i > 0 && i < n && s[i] == ':' ? i : 0;
 }
@@ -175,24 +181,28 @@ mime_header_next(const char *head, size_t len, size_t *pos, const char **name_r,
 	return false;
 }
 
+/* The bytes mime_unfold() takes for blank: one test a byte. */
+static const bool mime_blank[256] = { [' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true };
+
 /* mime_unfold - append a folded value to out as one line, trimmed */
 void
 mime_unfold(const char *v, size_t n, struct buf *out)
 {
+	const unsigned char *u = (const unsigned char *)v;
 	size_t start = buf_len(out), i = 0;
 
 	/* Copy runs of non-blank bytes; each blank run becomes one space. */
 	while (i < n) {
 		size_t j = i;
 
-		while (j < n && v[j] != ' ' && v[j] != '\t' && v[j] != '\n' && v[j] != '\r')
+		while (j < n && !mime_blank[u[j]])
 			j++;
 		if (j > i) {
 			if (buf_len(out) > start)
 				buf_putc(out, ' ');
 			buf_append_partial(out, v + i, j - i);
 		}
-		while (j < n && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\r'))
+		while (j < n && mime_blank[u[j]])
 			j++;
 		i = j;
 	}

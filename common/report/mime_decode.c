@@ -78,7 +78,24 @@ mime_hex(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* mime_qp - append the quoted-printable decoding of s[0..len) to out */
+/* mime_qp_special - the first byte of s[0..len) that decoding changes, or len */
+static size_t
+mime_qp_special(const char *s, size_t len, bool header)
+{
+	const char *eq;
+	size_t i = 0;
+
+	if (!header)
+		return (eq = memchr(s, '=', len)) != NULL ? (size_t)(eq - s) : len;
+	while (i < len && s[i] != '=' && s[i] != '_')
+		i++;
+	return i;
+}
+
+/*
+ * mime_qp - append the quoted-printable decoding of s[0..len) to out.
+ * The text between escapes, most of it, is copied a run at a time.
+ */
 static int
 mime_qp(const char *s, size_t len, bool header, struct buf *out)
 {
@@ -86,17 +103,26 @@ mime_qp(const char *s, size_t len, bool header, struct buf *out)
 	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++) {
+		size_t run = mime_qp_special(s + i, len - i, header);
 		int hi, lo;
 
-		if (n == sizeof(chunk)) {
-			if (buf_append_partial(out, chunk, n) < n)
-				return -1;
-			n = 0;
+		while (run > 0) {
+			size_t m = run < sizeof(chunk) - n ? run : sizeof(chunk) - n;
+
+			memcpy(chunk + n, s + i, m);
+			n += m;
+			i += m;
+			run -= m;
+			if (n == sizeof(chunk)) {
+				if (buf_append_partial(out, chunk, n) < n)
+					return -1;
+				n = 0;
+			}
 		}
+		if (i == len)
+			break;
 		if (header && s[i] == '_') {
 			chunk[n++] = ' ';
-		} else if (s[i] != '=') {
-			chunk[n++] = s[i];
 		} else if (i + 1 < len && s[i + 1] == '\n') {
 			i++;	/* a soft line break */
 		} else if (i + 2 < len && (hi = mime_hex((unsigned char)s[i + 1])) >= 0 &&
@@ -105,6 +131,11 @@ mime_qp(const char *s, size_t len, bool header, struct buf *out)
 			i += 2;
 		} else {
 			chunk[n++] = '=';
+		}
+		if (n == sizeof(chunk)) {
+			if (buf_append_partial(out, chunk, n) < n)
+				return -1;
+			n = 0;
 		}
 	}
 	return buf_append_partial(out, chunk, n) < n ? -1 : 0;

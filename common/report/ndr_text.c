@@ -119,7 +119,9 @@ ndr_is_message_field(const char *s, size_t n)
 	for (size_t i = 0; i < sizeof(message_fields) / sizeof(message_fields[0]); i++) {
 		size_t m = strlen(message_fields[i]);
 
-		if (n > m && strncasecmp(s, message_fields[i], m) == 0)
+		/* Most lines differ at the first letter: no call for those. */
+		if (n > m && (s[0] | 0x20) == (message_fields[i][0] | 0x20) &&
+		    strncasecmp(s, message_fields[i], m) == 0)
 			return true;
 	}
 	return false;

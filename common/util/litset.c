@@ -25,11 +25,14 @@
 #define LITSET_BUCKETS 4096
 
 struct litset {
-	char **lits;
-	size_t *lens;
+	char *pool;		/* the literals' bytes, one after another */
+	size_t pool_len, pool_cap;
+	uint32_t *off;		/* where each literal starts in pool */
+	unsigned char *lens;	/* its length, at most LITSET_MAX */
 	uint32_t *next;		/* next literal with the same first trigram, +1 */
 	uint32_t *stamp;	/* scan number in which the literal was found */
 	size_t n, cap;
+	size_t scanned;		/* literals the last scan, or litset_rescan(), looked for */
 	uint32_t bucket[LITSET_BUCKETS];	/* first literal of a bucket, +1 */
 	uint32_t scan;
 };
@@ -49,9 +52,8 @@ litset_free(struct litset **lp)
 
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->n; i++)
-		free(l->lits[i]);
-	free(l->lits);
+	free(l->pool);
+	free(l->off);
 	free(l->lens);
 	free(l->next);
 	free(l->stamp);
@@ -78,22 +80,32 @@ litset_add(struct litset *l, const char *s, size_t n)
 	if (n > LITSET_MAX)
 		n = LITSET_MAX;
 	for (size_t i = 0; i < n; i++)
-		lit[i] = (char)tolower((unsigned char)s[i]);
+		lit[i] = litset_lower(s[i]);
 	lit[n] = '\0';
 	/* A literal already there shares its bucket: no need to look further. */
 	h = litset_hash((const unsigned char *)lit);
 	for (uint32_t k = l->bucket[h]; k != 0; k = l->next[k - 1])
-		if (l->lens[k - 1] == n && memcmp(l->lits[k - 1], lit, n) == 0)
+		if (l->lens[k - 1] == n && memcmp(l->pool + l->off[k - 1], lit, n) == 0)
 			return (int)(k - 1);
+	/*
+	 * One pool for the bytes of all the literals, not an allocation for
+	 * each: a process that classifies one message touches fewer pages.
+	 */
+	if (l->pool_len + n > l->pool_cap) {
+		l->pool_cap = l->pool_cap ? l->pool_cap * 2 : 4096;
+		l->pool = xrealloc(l->pool, l->pool_cap);
+	}
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
-		l->lits = xrealloc(l->lits, l->cap * sizeof(*l->lits));
+		l->off = xrealloc(l->off, l->cap * sizeof(*l->off));
 		l->lens = xrealloc(l->lens, l->cap * sizeof(*l->lens));
 		l->next = xrealloc(l->next, l->cap * sizeof(*l->next));
 		l->stamp = xrealloc(l->stamp, l->cap * sizeof(*l->stamp));
 	}
-	l->lits[l->n] = xstrdup(lit);
-	l->lens[l->n] = n;
+	memcpy(l->pool + l->pool_len, lit, n);
+	l->off[l->n] = (uint32_t)l->pool_len;
+	l->pool_len += n;
+	l->lens[l->n] = (unsigned char)n;
 	l->stamp[l->n] = 0;
 	l->next[l->n] = l->bucket[h];
 	l->bucket[h] = (uint32_t)(l->n + 1);
@@ -122,10 +134,30 @@ litset_scan(struct litset *l, const char *text, size_t n)
 		for (uint32_t k = l->bucket[litset_hash(t + i)]; k != 0; k = l->next[k - 1]) {
 			size_t id = k - 1, m = l->lens[id];
 
-			if (l->stamp[id] != l->scan && m <= n - i && memcmp(t + i, l->lits[id], m) == 0)
+			if (l->stamp[id] != l->scan && m <= n - i &&
+			    memcmp(t + i, l->pool + l->off[id], m) == 0)
 				l->stamp[id] = l->scan;
 		}
 	}
+	l->scanned = l->n;
+}
+
+/* litset_rescan - mark the literals added since the last scan that occur in text */
+void
+litset_rescan(struct litset *l, const char *text, size_t n)
+{
+	for (size_t id = l->scanned; id < l->n; id++)
+		if (memmem(text, n, l->pool + l->off[id], l->lens[id]) != NULL)
+			l->stamp[id] = l->scan;
+	l->scanned = l->n;
+}
+
+/* litset_marks - each literal's mark; found in the last scan when it is *scan_r */
+const uint32_t *
+litset_marks(const struct litset *l, uint32_t *scan_r)
+{
+	*scan_r = l->scan;
+	return l->stamp;
 }
 
 /* litset_found - whether a literal occurred in the last scan */
@@ -160,7 +192,7 @@ static void
 litrun_put(struct litrun *r, char c)
 {
 	if (r->len < sizeof(r->buf))
-		r->buf[r->len++] = (char)tolower((unsigned char)c);
+		r->buf[r->len++] = litset_lower(c);
 }
 
 /* lit_skip_class - index just past the character class opening at p[i] */
@@ -198,7 +230,7 @@ lit_skip_group(const char *p, size_t n, size_t i)
 }
 
 /* lit_quantifier - at p[i]: 0 none, 1 may repeat (+, {n,} n>0), 2 optional */
-static int
+static inline int
 lit_quantifier(const char *p, size_t n, size_t i)
 {
 	if (i >= n)
@@ -385,7 +417,28 @@ struct litbuf {
 	void *ctx;
 	char *data;		/* entries: a flag (literal or mark), a size_t, the bytes */
 	size_t len, cap;
+	/* Most groups keep a few literals: no allocation for them. */
+	char local[256];
 };
+
+/* litbuf_init - an empty litbuf that hands its literals to add(ctx) */
+static void
+litbuf_init(struct litbuf *b, void (*add)(void *, const char *, size_t), void *ctx)
+{
+	b->add = add;
+	b->ctx = ctx;
+	b->data = b->local;
+	b->len = 0;
+	b->cap = sizeof(b->local);
+}
+
+/* litbuf_release - free what b allocated */
+static void
+litbuf_release(struct litbuf *b)
+{
+	if (b->data != b->local)
+		free(b->data);
+}
 
 /* litbuf_add - the add() callback that keeps a literal or a mark for later */
 static void
@@ -396,7 +449,12 @@ litbuf_add(void *ctx, const char *s, size_t n)
 
 	if (b->len + need > b->cap) {
 		b->cap = b->cap * 2 > b->len + need ? b->cap * 2 : b->len + need + 256;
-		b->data = xrealloc(b->data, b->cap);
+		if (b->data == b->local) {
+			b->data = xmalloc(b->cap);
+			memcpy(b->data, b->local, b->len);
+		} else {
+			b->data = xrealloc(b->data, b->cap);
+		}
 	}
 	b->data[b->len++] = s != NULL;
 	memcpy(b->data + b->len, &n, sizeof(n));
@@ -432,12 +490,13 @@ static size_t
 lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const char *, size_t),
 	    void *ctx, int depth, bool all)
 {
-	struct litbuf b = { .add = add, .ctx = ctx };
+	struct litbuf b;
 	size_t start = 0, total = 0, count;
 	int gdepth = 0;
 
 	if (depth > 8)
 		return 0;
+	litbuf_init(&b, add, ctx);
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && p[i] == '\\') {
 			i++;
@@ -456,7 +515,7 @@ lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const ch
 		count = lit_alternative(p + start, i - start, caseless,
 					add != NULL ? litbuf_add : NULL, &b, depth, all);
 		if (count == 0) {
-			free(b.data);
+			litbuf_release(&b);
 			return 0;
 		}
 		total += count;
@@ -466,7 +525,7 @@ lit_pattern(const char *p, size_t n, bool caseless, void (*add)(void *, const ch
 	}
 	if (add != NULL)
 		litbuf_flush(&b);
-	free(b.data);
+	litbuf_release(&b);
 	return total;
 }
 

@@ -23,6 +23,16 @@
 #define LITSET_MIN 3
 #define LITSET_MAX 32
 
+/*
+ * litset_lower - c in lower case, ASCII only, whatever the locale: the
+ * literals and the texts they are looked for in must agree on it.
+ */
+static inline char
+litset_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
 struct litset;
 
 /* litset_create - an empty set */
@@ -39,6 +49,20 @@ size_t litset_count(const struct litset *l);
 
 /* litset_scan - mark the literals that occur in lower-case text[0..n) */
 void litset_scan(struct litset *l, const char *text, size_t n);
+
+/*
+ * litset_rescan - the same text as the last scan, for the literals added
+ * since: marks those that occur in lower-case text[0..n), as a new
+ * litset_scan() would, without walking the text for the others
+ */
+void litset_rescan(struct litset *l, const char *text, size_t n);
+
+/*
+ * litset_marks - for a caller that tests many ids in a row: literal id
+ * (from litset_add()) occurred in the last scan when marks[id] == *scan_r.
+ * Valid until the next litset_add(), litset_scan() or litset_rescan().
+ */
+const uint32_t *litset_marks(const struct litset *l, uint32_t *scan_r);
 
 /* litset_found - whether literal id occurred in the last scan */
 bool litset_found(const struct litset *l, int id);

@@ -116,19 +116,26 @@ char *
 utf8_strndup(const char *s, size_t len, size_t *len_r)
 {
 	static const char replacement[] = "\xef\xbf\xbd";
+	const char *end = s + len, *p, *nul;
 	size_t nuls = 0, n = 0;
 	char *out;
 
-	for (size_t i = 0; i < len; i++)
-		nuls += s[i] == '\0';
+	/* Texts seldom hold a NUL: count them, then copy the runs between. */
+	for (p = s; (nul = memchr(p, '\0', (size_t)(end - p))) != NULL; p = nul + 1)
+		nuls++;
 	out = xmalloc(len + nuls * 2 + 1);
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\0') {
-			memcpy(out + n, replacement, 3);
-			n += 3;
-		} else {
-			out[n++] = s[i];
-		}
+	for (p = s;; p = nul + 1) {
+		size_t run;
+
+		if ((nul = memchr(p, '\0', (size_t)(end - p))) == NULL)
+			nul = end;
+		run = (size_t)(nul - p);
+		memcpy(out + n, p, run);
+		n += run;
+		if (nul == end)
+			break;
+		memcpy(out + n, replacement, 3);
+		n += 3;
 	}
 	out[n] = '\0';
 	if (len_r != NULL)

@@ -20,6 +20,16 @@ static const struct {
 	{ "550 User Unknown [RCPT_TO]", CMD_RCPT },
 	{ "did not like our final DATA: 554", CMD_DATA },
 	{ "550 no command named", CMD_NONE },
+	/* The order of the lead-ins decides, not where they stand in the text. */
+	{ "after DATA: 554 no (in reply to RCPT TO command)", CMD_RCPT },
+	{ "after nothing known, after MAIL FROM:<a@b.c>", CMD_MAIL },
+	{ "in reply to RCPT TO, not a command; after DATA", CMD_DATA },
+	/* A strong phrase beats a transcript line, which beats a weak hint. */
+	{ ">>> DATA\n<<< 550 sender was rejected", CMD_MAIL },
+	{ "[RCPT_TO] 550\n>>> DATA\n<<< 554", CMD_DATA },
+	{ "[DATA] 554 then [RCPT_TO]", CMD_RCPT },
+	{ "SMTP command: QUIT", CMD_QUIT },
+	{ "Remote host said: 550 (SMTP command RCPT TO)", CMD_RCPT },
 };
 
 int

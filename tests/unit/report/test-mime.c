@@ -103,6 +103,11 @@ check_quirks(struct mime *m)
 	tap_ok(copy != NULL && strcmp(n, "Subject: x\n\nline one\nline two\nline three\n") == 0,
 	       "CRLF and CR normalised");
 	free(copy);
+	len = 12;
+	n = mime_normalize("\r\r\na\rb\r\nend\r", &len, &copy);
+	tap_ok(copy != NULL && len == 10 && strcmp(n, "\n\na\nb\nend\n") == 0,
+	       "a CR first, before CRLF and last is a line end each");
+	free(copy);
 	len = 10;
 	tap_ok(mime_normalize("no cr here", &len, &copy) != NULL && copy == NULL,
 	       "no copy without CR");

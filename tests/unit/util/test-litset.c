@@ -137,6 +137,27 @@ main(void)
 	litset_scan(l, "quot", 4);
 	tap_ok(!litset_found(l, c), "a literal cut by the end of the text is not found");
 	tap_ok(!litset_found(l, 999) && !litset_found(l, -1), "unknown ids are never found");
+	{
+		uint32_t scan;
+		const uint32_t *marks = litset_marks(l, &scan);
+
+		tap_ok((marks[a] == scan) == litset_found(l, a) &&
+			       (marks[b] == scan) == litset_found(l, b) &&
+			       (marks[c] == scan) == litset_found(l, c),
+		       "litset_marks says what litset_found says");
+	}
+	{
+		int d, e;
+
+		litset_scan(l, "552 quota exceeded: mailbox full", 32);
+		d = litset_add(l, "exceeded", 8);
+		e = litset_add(l, "rejected", 8);
+		tap_ok(!litset_found(l, d), "a literal added after a scan is not yet found");
+		litset_rescan(l, "552 quota exceeded: mailbox full", 32);
+		tap_ok(litset_found(l, d) && !litset_found(l, e) && litset_found(l, a) &&
+			       litset_found(l, c),
+		       "litset_rescan finds the new literals and keeps what the scan found");
+	}
 	litset_free(&l);
 	tap_ok(l == NULL, "litset_free clears the pointer");
 	check_all();

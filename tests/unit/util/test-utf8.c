@@ -109,6 +109,13 @@ main(void)
 		s = utf8_strndup("plain", 5, NULL);
 		tap_is_str(s, "plain", "utf8_strndup: text without NUL is copied as it is");
 		free(s);
+		s = utf8_strndup("\0\0ab\0", 5, &len);
+		tap_ok(len == 11 && memcmp(s, FFFD FFFD "ab" FFFD, 12) == 0,
+		       "utf8_strndup: NULs first, side by side and last are each replaced");
+		free(s);
+		s = utf8_strndup("", 0, &len);
+		tap_ok(len == 0 && s[0] == '\0', "utf8_strndup: an empty text stays empty");
+		free(s);
 	}
 	against_glib();
 	return tap_done();
