@@ -49,6 +49,9 @@ static struct sockaddr_un msg_syslog_addr;
 static atomic_int msg_syslog_fd = -1;
 static int msg_syslog_facility = LOG_MAIL;
 static pthread_mutex_t msg_syslog_lock = PTHREAD_MUTEX_INITIALIZER;
+/* When msg_devlog_present() last looked, and what it found. */
+static atomic_llong msg_devlog_checked = -1;
+static atomic_bool msg_devlog_there;
 
 static size_t msg_clamp(int len, size_t size);
 
@@ -315,6 +318,26 @@ msg_clamp(int len, size_t size)
 	return (size_t)len < size ? (size_t)len : size - 1;
 }
 
+/*
+ * msg_devlog_present - whether syslog(3)'s socket exists, looked at once
+ * a second at most.  Where there is none (a container, a system that
+ * logs to log_file only), syslog(3) tries to connect again for every
+ * record, a socket(), a failed connect() and a close() each time, which
+ * cost the milter more than the rest of a message's log line.  A syslogd
+ * that starts later is found within a second.
+ */
+static bool
+msg_devlog_present(void)
+{
+	long long now = (long long)time(NULL);
+
+	if (atomic_load(&msg_devlog_checked) != now) {
+		atomic_store(&msg_devlog_there, access(_PATH_LOG, F_OK) == 0);
+		atomic_store(&msg_devlog_checked, now);
+	}
+	return atomic_load(&msg_devlog_there);
+}
+
 /* msg_emit - format, sanitise and write one record */
 static void
 msg_emit(int priority, const char *label, const char *fmt, va_list ap)
@@ -328,7 +351,7 @@ msg_emit(int priority, const char *label, const char *fmt, va_list ap)
 
 	if ((msg_flags_set & MSG_TO_SYSLOG) && msg_syslog_addr.sun_path[0] != '\0')
 		msg_syslog_send(priority, label, line);
-	else if (msg_flags_set & MSG_TO_SYSLOG)
+	else if ((msg_flags_set & MSG_TO_SYSLOG) && msg_devlog_present())
 		syslog(priority, "%s%s", label, line);
 	if ((msg_flags_set & MSG_TO_STDERR) && !atomic_load(&msg_quiet_stderr)) {
 		char out[LIMIT_LOG_LINE + 128];
