@@ -332,9 +332,13 @@ writer_drain(void)
 		w.batch[i] = NULL;
 	}
 	w.batch_n = 0;
+	pthread_mutex_unlock(&w.lock);
+	/*
+	 * After the unlock, so that the callbacks woken do not find the lock
+	 * still held and sleep again at once.
+	 */
 	if (n > 0)
 		pthread_cond_broadcast(&w.done);
-	pthread_mutex_unlock(&w.lock);
 }
 
 /* deadline_in - the CLOCK_REALTIME time ns nanoseconds from now */
@@ -608,20 +612,22 @@ writer_commit(struct mrec *rec, unsigned timeout, const char *qid)
 			pthread_cond_signal(&w.cond);
 		state = writer_await(e, timeout);
 	}
-	pthread_mutex_unlock(&w.lock);
 	if (state == ENTRY_DURABLE || state == ENTRY_LOST) {
-		durable = state == ENTRY_DURABLE;
-	} else {
-		/*
-		 * The queue is full (the database is slower than the mail),
-		 * the writer is stopping, or it has not stored the record in
-		 * time (a lock, a slow disk).  Spool it here; if the writer
-		 * stores it after all, the second copy adds nothing.
-		 */
-		if (queued)
-			msg_warn("%s: record not stored within %us; spooling it", qid, timeout);
-		durable = writer_spool((const struct mrec *const *)&e->rec, 1);
+		/* The writer let go of it already: the lock is not taken twice. */
+		entry_put(e);
+		pthread_mutex_unlock(&w.lock);
+		return state == ENTRY_DURABLE ? 0 : -1;
 	}
+	pthread_mutex_unlock(&w.lock);
+	/*
+	 * The queue is full (the database is slower than the mail), the
+	 * writer is stopping, or it has not stored the record in time (a
+	 * lock, a slow disk).  Spool it here; if the writer stores it after
+	 * all, the second copy adds nothing.
+	 */
+	if (queued)
+		msg_warn("%s: record not stored within %us; spooling it", qid, timeout);
+	durable = writer_spool((const struct mrec *const *)&e->rec, 1);
 	pthread_mutex_lock(&w.lock);
 	if (!queued)
 		e->refs--;
