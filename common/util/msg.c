@@ -12,12 +12,14 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -338,38 +340,55 @@ msg_devlog_present(void)
 	return atomic_load(&msg_devlog_there);
 }
 
-/* msg_emit - format, sanitise and write one record */
+/* iov - an iovec for writev() */
+static struct iovec
+iov(const char *text, size_t len)
+{
+	return (struct iovec){ .iov_base = (void *)(uintptr_t)text, .iov_len = len };
+}
+
+/*
+ * msg_emit - format, sanitise and write one record.  One buffer, made
+ * printable in place, and the prefixes added by writev(): each of the
+ * milter's callback threads logs, and every page of stack a thread's
+ * deepest call reaches costs a new thread a page fault.
+ */
 static void
 msg_emit(int priority, const char *label, const char *fmt, va_list ap)
 {
-	char raw[LIMIT_LOG_LINE + 1];
 	char line[LIMIT_LOG_LINE + 1];
 	int saved_errno = errno;
+	size_t len;
 
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	msg_printable(line, sizeof(line), raw, sizeof(raw));
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = msg_printable(line, sizeof(line), line, sizeof(line));
 
 	if ((msg_flags_set & MSG_TO_SYSLOG) && msg_syslog_addr.sun_path[0] != '\0')
 		msg_syslog_send(priority, label, line);
 	else if ((msg_flags_set & MSG_TO_SYSLOG) && msg_devlog_present())
 		syslog(priority, "%s%s", label, line);
 	if ((msg_flags_set & MSG_TO_STDERR) && !atomic_load(&msg_quiet_stderr)) {
-		char out[LIMIT_LOG_LINE + 128];
-		int len = snprintf(out, sizeof(out), "%s: %s%s\n", msg_ident, label, line);
+		struct iovec v[] = { iov(msg_ident, strlen(msg_ident)), iov(": ", 2),
+				     iov(label, strlen(label)), iov(line, len), iov("\n", 1) };
 
-		(void)!write(STDERR_FILENO, out, msg_clamp(len, sizeof(out)));
+		(void)!writev(STDERR_FILENO, v, sizeof(v) / sizeof(v[0]));
 	}
 	if (msg_file_fd >= 0) {
-		char out[LIMIT_LOG_LINE + 128];
+		char prefix[128];
 		char stamp[32];
 		time_t now = time(NULL);
 		struct tm tm;
-		int len;
+		struct iovec v[4];
+		int plen;
 
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime_r(&now, &tm));
-		len = snprintf(out, sizeof(out), "%s %s[%ld]: %s%s\n", stamp, msg_ident,
-			       (long)getpid(), label, line);
-		(void)!write(msg_file_fd, out, msg_clamp(len, sizeof(out)));
+		plen = snprintf(prefix, sizeof(prefix), "%s %s[%ld]: ", stamp, msg_ident,
+				(long)getpid());
+		v[0] = iov(prefix, msg_clamp(plen, sizeof(prefix)));
+		v[1] = iov(label, strlen(label));
+		v[2] = iov(line, len);
+		v[3] = iov("\n", 1);
+		(void)!writev(msg_file_fd, v, 4);
 	}
 	errno = saved_errno;
 }
