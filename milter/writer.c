@@ -51,7 +51,7 @@
  * and how many it waits for.  A reply waits this much longer under load
  * and not at all when records come further apart (writer_gather).
  */
-#define WRITER_GATHER_NS	10000000L
+#define WRITER_GATHER_NS	20000000L
 #define WRITER_GATHER_RECORDS	16
 
 /* Where a queued record is; changed under w.lock only. */
