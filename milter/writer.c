@@ -9,7 +9,10 @@
  * whatever has gathered there and stores it with one statement per kind
  * of record (writer_sql.c): a group commit, so that the callbacks waiting
  * at the same moment share one commit, and under load a batch grows as
- * long as a commit takes.  When the database cannot be reached, and for as
+ * long as a commit takes.  While records come less than WRITER_GATHER_NS
+ * apart, the writer also waits that long, at most, for more to join the
+ * first (writer_gather): a statement costs PostgreSQL several times what
+ * one more row in it does.  When the database cannot be reached, and for as
  * long as older records wait in the spool, the batch goes to the spool
  * instead, with one sync, so that records reach the database in the order
  * they were made.  A callback waits at most milter_record_timeout; then it
@@ -43,6 +46,13 @@
 #include "util/xalloc.h"
 
 #define WRITER_RETRY_MAX	5	/* seconds between connection attempts, at most */
+/*
+ * How long the writer waits for more records to join a batch, at most,
+ * and how many it waits for.  A reply waits this much longer under load
+ * and not at all when records come further apart (writer_gather).
+ */
+#define WRITER_GATHER_NS	20000000L
+#define WRITER_GATHER_RECORDS	16
 
 /* Where a queued record is; changed under w.lock only. */
 enum entry_state {
@@ -86,6 +96,14 @@ static struct {
 	time_t next_try;
 	unsigned retry;
 	atomic_bool unhealthy;
+	/*
+	 * When the last record was queued, and the mean time between
+	 * records, smoothed (CLOCK_MONOTONIC nanoseconds); gathering is
+	 * true while the writer waits for a batch to fill.
+	 */
+	long long last_queued, mean_gap;
+	bool gathering;
+	size_t gather_target;		/* records that end the wait */
 } w = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
@@ -314,9 +332,13 @@ writer_drain(void)
 		w.batch[i] = NULL;
 	}
 	w.batch_n = 0;
+	pthread_mutex_unlock(&w.lock);
+	/*
+	 * After the unlock, so that the callbacks woken do not find the lock
+	 * still held and sleep again at once.
+	 */
 	if (n > 0)
 		pthread_cond_broadcast(&w.done);
-	pthread_mutex_unlock(&w.lock);
 }
 
 /* deadline_in - the CLOCK_REALTIME time ns nanoseconds from now */
@@ -332,9 +354,61 @@ deadline_in(long ns)
 	return ts;
 }
 
+/* monotonic_ns - CLOCK_MONOTONIC in nanoseconds */
+static long long
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /*
- * writer_wait - with w.lock held: wait up to a second for a record.  There
- * is no waiting for more to gather: what comes while a batch is being
+ * writer_note_arrival - with w.lock held: a record was queued now; keep
+ * the mean gap between records (an exponential average over about the
+ * last eight, each gap counted as a second at most)
+ */
+static void
+writer_note_arrival(void)
+{
+	long long now = monotonic_ns(), gap = now - w.last_queued;
+
+	if (gap > 1000000000LL || w.last_queued == 0)
+		gap = 1000000000LL;
+	w.mean_gap += (gap - w.mean_gap) / 8;
+	w.last_queued = now;
+}
+
+/*
+ * writer_gather - with w.lock held and a record queued: while records
+ * come less than WRITER_GATHER_NS apart, wait that long at most for
+ * WRITER_GATHER_RECORDS of them, so that one statement and one commit
+ * store them all.  Each statement costs PostgreSQL a fixed part (executor
+ * start, the triggers, the commit) several times what a row adds, and
+ * costs the milter a round trip and the wake-ups of its threads.  When
+ * records come further apart, a wait would only delay the reply.
+ */
+static void
+writer_gather(void)
+{
+	struct timespec ts;
+
+	/* A small queue_size must not keep the writer waiting for more. */
+	w.gather_target = w.cap < WRITER_GATHER_RECORDS ? w.cap : WRITER_GATHER_RECORDS;
+	if (w.mean_gap >= WRITER_GATHER_NS || w.count >= w.gather_target)
+		return;
+	ts = deadline_in(WRITER_GATHER_NS);
+	w.gathering = true;
+	while (w.count < w.gather_target && !w.stop)
+		if (pthread_cond_timedwait(&w.cond, &w.lock, &ts) == ETIMEDOUT)
+			break;
+	w.gathering = false;
+}
+
+/*
+ * writer_wait - with w.lock held: wait up to a second for a record, then
+ * for more to join it (writer_gather).  What comes while a batch is being
  * stored makes the next one.
  */
 static void
@@ -345,6 +419,8 @@ writer_wait(void)
 	while (w.count == 0 && !w.stop)
 		if (pthread_cond_timedwait(&w.cond, &w.lock, &ts) == ETIMEDOUT)
 			return;
+	if (w.count > 0 && !w.stop)
+		writer_gather();
 }
 
 /* writer_take - move what the ring holds to w.batch (w.lock held) */
@@ -530,24 +606,28 @@ writer_commit(struct mrec *rec, unsigned timeout, const char *qid)
 		w.ring[(w.head + w.count) % w.cap] = e;
 		w.count++;
 		queued = true;
-		if (w.count == 1)
+		writer_note_arrival();
+		/* The writer waits for the first record, or for a full batch. */
+		if (w.count == 1 || (w.gathering && w.count == w.gather_target))
 			pthread_cond_signal(&w.cond);
 		state = writer_await(e, timeout);
 	}
-	pthread_mutex_unlock(&w.lock);
 	if (state == ENTRY_DURABLE || state == ENTRY_LOST) {
-		durable = state == ENTRY_DURABLE;
-	} else {
-		/*
-		 * The queue is full (the database is slower than the mail),
-		 * the writer is stopping, or it has not stored the record in
-		 * time (a lock, a slow disk).  Spool it here; if the writer
-		 * stores it after all, the second copy adds nothing.
-		 */
-		if (queued)
-			msg_warn("%s: record not stored within %us; spooling it", qid, timeout);
-		durable = writer_spool((const struct mrec *const *)&e->rec, 1);
+		/* The writer let go of it already: the lock is not taken twice. */
+		entry_put(e);
+		pthread_mutex_unlock(&w.lock);
+		return state == ENTRY_DURABLE ? 0 : -1;
 	}
+	pthread_mutex_unlock(&w.lock);
+	/*
+	 * The queue is full (the database is slower than the mail), the
+	 * writer is stopping, or it has not stored the record in time (a
+	 * lock, a slow disk).  Spool it here; if the writer stores it after
+	 * all, the second copy adds nothing.
+	 */
+	if (queued)
+		msg_warn("%s: record not stored within %us; spooling it", qid, timeout);
+	durable = writer_spool((const struct mrec *const *)&e->rec, 1);
 	pthread_mutex_lock(&w.lock);
 	if (!queued)
 		e->refs--;

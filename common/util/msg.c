@@ -12,12 +12,14 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -49,6 +51,9 @@ static struct sockaddr_un msg_syslog_addr;
 static atomic_int msg_syslog_fd = -1;
 static int msg_syslog_facility = LOG_MAIL;
 static pthread_mutex_t msg_syslog_lock = PTHREAD_MUTEX_INITIALIZER;
+/* When msg_devlog_present() last looked, and what it found. */
+static atomic_llong msg_devlog_checked = -1;
+static atomic_bool msg_devlog_there;
 
 static size_t msg_clamp(int len, size_t size);
 
@@ -315,38 +320,75 @@ msg_clamp(int len, size_t size)
 	return (size_t)len < size ? (size_t)len : size - 1;
 }
 
-/* msg_emit - format, sanitise and write one record */
+/*
+ * msg_devlog_present - whether syslog(3)'s socket exists, looked at once
+ * a second at most.  Where there is none (a container, a system that
+ * logs to log_file only), syslog(3) tries to connect again for every
+ * record, a socket(), a failed connect() and a close() each time, which
+ * cost the milter more than the rest of a message's log line.  A syslogd
+ * that starts later is found within a second.
+ */
+static bool
+msg_devlog_present(void)
+{
+	long long now = (long long)time(NULL);
+
+	if (atomic_load(&msg_devlog_checked) != now) {
+		atomic_store(&msg_devlog_there, access(_PATH_LOG, F_OK) == 0);
+		atomic_store(&msg_devlog_checked, now);
+	}
+	return atomic_load(&msg_devlog_there);
+}
+
+/* iov - an iovec for writev() */
+static struct iovec
+iov(const char *text, size_t len)
+{
+	return (struct iovec){ .iov_base = (void *)(uintptr_t)text, .iov_len = len };
+}
+
+/*
+ * msg_emit - format, sanitise and write one record.  One buffer, made
+ * printable in place, and the prefixes added by writev(): each of the
+ * milter's callback threads logs, and every page of stack a thread's
+ * deepest call reaches costs a new thread a page fault.
+ */
 static void
 msg_emit(int priority, const char *label, const char *fmt, va_list ap)
 {
-	char raw[LIMIT_LOG_LINE + 1];
 	char line[LIMIT_LOG_LINE + 1];
 	int saved_errno = errno;
+	size_t len;
 
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	msg_printable(line, sizeof(line), raw, sizeof(raw));
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = msg_printable(line, sizeof(line), line, sizeof(line));
 
 	if ((msg_flags_set & MSG_TO_SYSLOG) && msg_syslog_addr.sun_path[0] != '\0')
 		msg_syslog_send(priority, label, line);
-	else if (msg_flags_set & MSG_TO_SYSLOG)
+	else if ((msg_flags_set & MSG_TO_SYSLOG) && msg_devlog_present())
 		syslog(priority, "%s%s", label, line);
 	if ((msg_flags_set & MSG_TO_STDERR) && !atomic_load(&msg_quiet_stderr)) {
-		char out[LIMIT_LOG_LINE + 128];
-		int len = snprintf(out, sizeof(out), "%s: %s%s\n", msg_ident, label, line);
+		struct iovec v[] = { iov(msg_ident, strlen(msg_ident)), iov(": ", 2),
+				     iov(label, strlen(label)), iov(line, len), iov("\n", 1) };
 
-		(void)!write(STDERR_FILENO, out, msg_clamp(len, sizeof(out)));
+		(void)!writev(STDERR_FILENO, v, sizeof(v) / sizeof(v[0]));
 	}
 	if (msg_file_fd >= 0) {
-		char out[LIMIT_LOG_LINE + 128];
+		char prefix[128];
 		char stamp[32];
 		time_t now = time(NULL);
 		struct tm tm;
-		int len;
+		struct iovec v[4];
+		int plen;
 
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", gmtime_r(&now, &tm));
-		len = snprintf(out, sizeof(out), "%s %s[%ld]: %s%s\n", stamp, msg_ident,
-			       (long)getpid(), label, line);
-		(void)!write(msg_file_fd, out, msg_clamp(len, sizeof(out)));
+		plen = snprintf(prefix, sizeof(prefix), "%s %s[%ld]: ", stamp, msg_ident,
+				(long)getpid());
+		v[0] = iov(prefix, msg_clamp(plen, sizeof(prefix)));
+		v[1] = iov(label, strlen(label));
+		v[2] = iov(line, len);
+		v[3] = iov("\n", 1);
+		(void)!writev(msg_file_fd, v, 4);
 	}
 	errno = saved_errno;
 }
