@@ -47,8 +47,7 @@ rules_create(void)
 static void
 rule_list_release(struct rule_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
+	free(l->pool);
 	free(l->v);
 }
 
@@ -157,29 +156,53 @@ rules_valid_id(const char *s)
 	return true;
 }
 
-/* rules_list - parse a comma list into l; allowed() validates each value */
+/*
+ * rules_list - parse a comma list into l; allowed() validates each value.
+ * A second list for the same condition adds to the first.  One comma may
+ * end the list; an empty value anywhere else is an error.
+ */
 static const char *
 rules_list(struct rule_list *l, const char *value, bool (*allowed)(const char *))
 {
 	const char *p = value;
+	size_t len, old = l->poollen, added = 0;
+	const char *err = NULL;
+	char *s, *end;
 
 	if (*p == '!') {
 		l->negate = true;
 		p++;
 	}
-	while (*p != '\0') {
-		size_t n = strcspn(p, ",");
-		char *v = xstrndup(p, n);
+	len = strlen(p);
+	if (len >= 2 && p[len - 1] == ',')
+		len--;
+	if (len == 0)
+		return l->n > 0 ? NULL : "empty list";
+	if (len >= UINT32_MAX - old)
+		return "list too long";
+	l->pool = xrealloc(l->pool, old + len + 1);
+	memcpy(l->pool + old, p, len);
+	l->pool[old + len] = '\0';
+	for (s = l->pool + old, end = s + len; s <= end && err == NULL; s += strlen(s) + 1) {
+		char *comma = memchr(s, ',', (size_t)(end - s));
 
-		if (n == 0 || !allowed(v)) {
-			free(v);
-			return "bad value";
-		}
-		l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
-		l->v[l->n++] = v;
-		p += n + (p[n] == ',');
+		if (comma != NULL)
+			*comma = '\0';
+		if (*s == '\0' || !allowed(s))
+			err = "bad value";
+		else
+			added++;
 	}
-	return l->n > 0 ? NULL : "empty list";
+	if (err == NULL) {
+		l->poollen = (uint32_t)(old + len + 1);
+		l->v = xrealloc(l->v, (l->n + added) * sizeof(*l->v));
+		l->n += (uint32_t)added;
+	}
+	/* The pool may have moved: point every value at it again. */
+	s = l->pool;
+	for (uint32_t i = 0; i < l->n; i++, s += strlen(s) + 1)
+		l->v[i] = s;
+	return err;
 }
 
 /* allow_status - a status glob such as 5.1.1, *.2.2 or 4.*, or none */
@@ -331,8 +354,15 @@ rules_add_lit(void *ctx, const char *s, size_t n)
 bool
 rules_flags(const char *flags, uint32_t *options_r)
 {
-	for (const char *f = flags; *f != '\0'; f++) {
-		switch (*f) {
+	return rules_flags_n(flags, strlen(flags), options_r);
+}
+
+/* rules_flags_n - rules_flags() of the n bytes at flags */
+bool
+rules_flags_n(const char *flags, size_t n, uint32_t *options_r)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (flags[i]) {
 		case 'i': *options_r |= PCRE2_CASELESS; break;
 		case 'm': *options_r |= PCRE2_MULTILINE; break;
 		case 's': *options_r |= PCRE2_DOTALL; break;
@@ -399,16 +429,16 @@ rules_lits(struct rules *rs, struct rule *r)
 	}
 }
 
-/* rules_regex - parse "/regex/flags" at p into r; an error text or NULL */
+/* rules_regex - parse "/regex/flags", the n bytes at p, into r; an error text or NULL */
 static const char *
-rules_regex(struct rules *rs, struct rule *r, const char *p)
+rules_regex(struct rules *rs, struct rule *r, const char *p, size_t n)
 {
-	const char *end = strrchr(p, '/');
+	const char *end = memrchr(p, '/', n);
 	uint32_t options = 0;
 
 	if (end == NULL || end == p)
 		return "regex without a closing '/'";
-	if (!rules_flags(end + 1, &options))
+	if (!rules_flags_n(end + 1, (size_t)(p + n - end - 1), &options))
 		return "unknown regex flag (want i, m, s, x or u)";
 	if (end == p + 1)
 		return "empty regex";
@@ -501,15 +531,12 @@ rules_conditions(struct rules *rs, struct rule *r, const char *p)
 		if (*p == '\0')
 			break;
 		if (*p == '/') {
-			/* The regex is last; it may hold spaces. */
-			char *pat = xstrdup(p);
-			size_t n = strlen(pat);
+			/* The regex is last; it may hold spaces, but not end in one. */
+			size_t n = strlen(p);
 
-			while (n > 0 && (pat[n - 1] == ' ' || pat[n - 1] == '\t'))
-				pat[--n] = '\0';
-			err = rules_regex(rs, r, pat);
-			free(pat);
-			return err;
+			while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+				n--;
+			return rules_regex(rs, r, p, n);
 		}
 		if (!rules_word(&p, word, sizeof(word)) || (eq = strchr(word, '=')) == NULL)
 			return "want NAME=VALUE or /regex/";

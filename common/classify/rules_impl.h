@@ -46,10 +46,17 @@ enum rule_field { FIELD_DIAGNOSTIC, FIELD_TEXT, FIELD_SUBJECT };
 #define RULE_LIT_ALT (-2)
 #define RULE_LIT_ANY (-3)
 
-/* One condition: a list of values, or of globs, possibly negated. */
+/*
+ * One condition: a list of values, or of globs, possibly negated.  The
+ * values lie one after another, each NUL-terminated, in pool: one
+ * allocation a list rather than one a value, which rebound-pipe would
+ * otherwise make about 800 times at each start.
+ */
 struct rule_list {
-	char **v;
+	char **v;		/* into pool */
+	char *pool;
 	uint32_t n;
+	uint32_t poollen;	/* bytes of pool in use, NULs included */
 	bool negate;
 };
 
@@ -177,6 +184,9 @@ void rules_lits(struct rules *rs, struct rule *r);
 
 /* rules_flags - PCRE2 options of regex flags "imsxu"; false on an unknown flag */
 bool rules_flags(const char *flags, uint32_t *options_r);
+
+/* rules_flags_n - rules_flags() of the n bytes at flags */
+bool rules_flags_n(const char *flags, size_t n, uint32_t *options_r);
 
 /*
  * rules_append - add a parsed rule, or drop it when an earlier directory

@@ -176,9 +176,14 @@ rules_phrase_comment(const char *s, size_t n)
 static const char *
 rules_phrase_shape(const char *s, size_t n)
 {
+	/* The bytes the shape depends on; most of a phrase is none of them. */
+	static const bool special[256] = { ['\\'] = true, ['['] = true, ['('] = true,
+					   [')'] = true, ['|'] = true };
 	int depth = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		if (!special[(unsigned char)s[i]])
+			continue;
 		if (s[i] == '\\') {
 			if (++i == n)
 				return "phrase ends in a backslash";
@@ -206,6 +211,27 @@ rules_phrase_shape(const char *s, size_t n)
 	return depth == 0 ? NULL : "phrase has an unbalanced '('";
 }
 
+/*
+ * rules_head_word - the next white-space separated word of *p into w;
+ * false when it does not fit
+ */
+static bool
+rules_head_word(const char **p, char *w, size_t size)
+{
+	size_t n = 0;
+
+	while (isspace((unsigned char)**p))
+		(*p)++;
+	while ((*p)[n] != '\0' && !isspace((unsigned char)(*p)[n]))
+		n++;
+	if (n >= size)
+		return false;
+	memcpy(w, *p, n);
+	w[n] = '\0';
+	*p += n;
+	return true;
+}
+
 /* rules_phrases - a "@phrases ID [FLAGS]" block and its phrase lines */
 static int
 rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nlines,
@@ -222,9 +248,13 @@ rules_phrases(struct rules *rs, const char *block, const int *linenos, size_t nl
 
 	/* The head line: "@phrases ID [FLAGS]", nothing more. */
 	if (hn < sizeof(head)) {
+		const char *p = head;
+
 		memcpy(head, block + 8, hn);
 		head[hn] = '\0';
-		(void)sscanf(head, " %71s %15s %1s", id, flags, extra);
+		if (!rules_head_word(&p, id, sizeof(id)) || !rules_head_word(&p, flags, sizeof(flags)) ||
+		    !rules_head_word(&p, extra, sizeof(extra)))
+			id[0] = '\0';
 	}
 	if (!rules_valid_id(id) || extra[0] != '\0' || !rules_flags(flags, &options)) {
 		*error_r = rules_errorf(file, linenos[0], "@phrases wants an id and regex flags");
@@ -429,9 +459,8 @@ rules_entry_end(struct rules *rs, struct rules_entry *e, const char *file, char 
 		char *line = xstrdup(buf_str(e->text));
 
 		/* The line break and the white space around it become one space. */
-		for (char *c = line; *c != '\0'; c++)
-			if (*c == '\n')
-				*c = ' ';
+		for (char *c = strchr(line, '\n'); c != NULL; c = strchr(c + 1, '\n'))
+			*c = ' ';
 		ret = rules_line(rs, line, file, e->lines[0], error_r);
 		free(line);
 	}
@@ -546,13 +575,16 @@ rules_parse_text(struct rules *rs, const char *text, size_t len, const char *nam
 		 char **error_r)
 {
 	struct rules_entry *e = xcalloc(1, sizeof(*e));
-	const char *file;
-	int lineno = 0, ret = 0;
+	const char *file, *nul = memchr(text, '\0', len);
+	int lineno = 0, ret = 0, nul_line = 0;
 
 	e->text = buf_create(LIMIT_RULE_PATTERN + LIMIT_RULE_LINE);
 	rs->files = xrealloc(rs->files, (rs->nfiles + 1) * sizeof(*rs->files));
 	file = rs->files[rs->nfiles++] = xstrdup(name);
 	*error_r = NULL;
+	/* One look for a NUL byte, not one a line; its line is an error. */
+	for (const char *p = text; nul != NULL && p <= nul; p++)
+		nul_line += p == text || p[-1] == '\n';
 	for (size_t off = 0; off <= len && ret == 0;) {
 		const char *nl = off < len ? memchr(text + off, '\n', len - off) : NULL;
 		size_t n = (nl ? (size_t)(nl - text) : len) - off;
@@ -562,7 +594,7 @@ rules_parse_text(struct rules *rs, const char *text, size_t len, const char *nam
 		lineno++;
 		while (n > 0 && isspace((unsigned char)s[n - 1]))
 			n--;
-		if (memchr(s, '\0', n) != NULL) {
+		if (lineno == nul_line) {
 			*error_r = rules_errorf(file, lineno, "NUL byte");
 			ret = -1;
 			break;

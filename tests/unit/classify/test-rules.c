@@ -63,6 +63,18 @@ static const struct {
 	  "t.rules:3: duplicate rule id \"a\" (first at t.rules:1)" },
 	{ "   continued /x/\n", "t.rules:1: continuation line without a rule" },
 	{ "p - status=5.1.1\n", "t.rules:1: pattern p has no regex" },
+	{ "a userunknown status=5.1.1,,5.2.2 /x/\n", "t.rules:1: rule a: bad value" },
+	{ "a userunknown status=,5.1.1 /x/\n", "t.rules:1: rule a: bad value" },
+	{ "a userunknown status=, /x/\n", "t.rules:1: rule a: bad value" },
+	{ "a userunknown status=5.1.1,, /x/\n", "t.rules:1: rule a: bad value" },
+	{ "a userunknown status=! /x/\n", "t.rules:1: rule a: empty list" },
+	{ "a userunknown status=5.1.1 code=550,x /x/\n", "t.rules:1: rule a: bad value" },
+	{ "a userunknown /x/iq   \n", "t.rules:1: rule a: unknown regex flag" },
+	{ "a userunknown /x\n", "t.rules:1: rule a: regex without a closing '/'" },
+	{ "a userunknown //i\n", "t.rules:1: rule a: empty regex" },
+	{ "@phrases p i\tx\n    one\n", "t.rules:1: @phrases wants an id and regex flags" },
+	{ "@phrases p iiiiiiiiiiiiiiii\n    one\n",
+	  "t.rules:1: @phrases wants an id and regex flags" },
 };
 
 /* Rules and the reason each input must get (or "" for no match). */
@@ -80,7 +92,12 @@ static const char match_rules[] =
 	"    /policy\\s\n"
 	"     violation/x\n"
 	"word.list      -             /\\b(?:unrouteable|unroutable)\\b/i\n"
-	"host.words     hostunknown   like=word.list hard=no\n";
+	"host.words     hostunknown   like=word.list hard=no\n"
+	"quota.two      mailboxfull   status=5.2.2, status=4.2.2,5.2.1 /quota/\n"
+	"tabbed\tblocked\tcode=571\t/\tdenied/   \n"
+	"@phrases p.tab\ti\n"
+	"    refused by (policy|filter)\n"
+	"refused        blocked       like=p.tab\n";
 
 static const struct {
 	const char *diagnostic;
@@ -104,6 +121,13 @@ static const struct {
 	{ "rate limited", "", CMD_NONE, "yahoo", 0, "", -1 },
 	{ "this is a policy violation", "", CMD_NONE, NULL, 0, "policyviolation", -1 },
 	{ "unrouteable address", "", CMD_NONE, NULL, 0, "hostunknown", 0 },
+	{ "over quota", "4.2.2", CMD_NONE, NULL, 0, "mailboxfull", -1 },
+	{ "over quota", "5.2.2", CMD_NONE, NULL, 0, "mailboxfull", -1 },
+	{ "over quota", "5.2.1", CMD_NONE, NULL, 0, "mailboxfull", -1 },
+	{ "over quota", "5.2.3", CMD_NONE, NULL, 0, "", -1 },
+	{ "access\tdenied", "", CMD_NONE, NULL, 571, "blocked", -1 },
+	{ "access denied", "", CMD_NONE, NULL, 571, "", -1 },
+	{ "REFUSED by filter", "", CMD_NONE, NULL, 0, "blocked", -1 },
 	{ "", "", CMD_NONE, NULL, 0, "", -1 },
 };
 
@@ -129,6 +153,31 @@ check_bad(void)
 		rules_free(&rs);
 		tap_ok(rs == NULL, "rules_free clears the pointer");
 	}
+}
+
+/* check_nul - a NUL byte in a rule file is an error on its own line */
+static void
+check_nul(void)
+{
+	static const char text[] = "a userunknown /x/\n# fine\nb blocked /y\0z/\nc blocked /w/\n";
+	static const char first[] = "\0a userunknown /x/\n";
+	struct rules *rs = rules_create();
+	char *error = NULL;
+
+	tap_is_int(rules_load_text(rs, text, sizeof(text) - 1, "t.rules", &error), -1,
+		   "a NUL byte inside a rule is refused");
+	tap_ok(error != NULL && strcmp(error, "t.rules:3: NUL byte") == 0,
+	       "the error names the NUL byte's line: %s", error ? error : "(none)");
+	free(error);
+	error = NULL;
+	rules_free(&rs);
+	rs = rules_create();
+	tap_is_int(rules_load_text(rs, first, sizeof(first) - 1, "t.rules", &error), -1,
+		   "a NUL byte that opens the file is refused");
+	tap_ok(error != NULL && strcmp(error, "t.rules:1: NUL byte") == 0,
+	       "the error names line 1: %s", error ? error : "(none)");
+	free(error);
+	rules_free(&rs);
 }
 
 /* check_regex_error - a regex that does not compile is reported with file:line */
@@ -494,6 +543,7 @@ int
 main(void)
 {
 	check_bad();
+	check_nul();
 	check_digest();
 	check_regex_error();
 	check_match();
