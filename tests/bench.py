@@ -15,9 +15,13 @@ Two measures, both in the same run for both tools:
                same way (perl -MSisimai, one file per process), and so is
                NULL (tests/tools/bench-null, a C program that does
                nothing): the cost of an exec on this machine, which
-               rebound-pipe's median is set against.  For each file the
-               three run one after the other, so that a busy moment of
-               the machine falls on all of them.
+               rebound-pipe's median is set against.  rebound-pipe also
+               runs with an empty rule set (the same configuration, its
+               rule directories replaced by an empty one): exec, parse
+               and output without the rules, the floor that faster rule
+               loading could reach.  For each file the four run one after
+               the other, so that a busy moment of the machine falls on
+               all of them.
 
 The driver pins itself to CPU 0 and its children inherit that.  Standard
 library only.  This is a benchmark, not a test: it checks nothing.
@@ -26,6 +30,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 SISIMAI_BATCH = r'''
@@ -69,6 +74,20 @@ def per_message(*argv_fors):
     return out
 
 
+def empty_rules_conf(conf, tmp):
+    """A copy of conf in tmp whose rule directories are one empty directory."""
+    rules = os.path.join(tmp, "rules")
+    os.mkdir(rules)
+    with open(conf) as f:
+        keep = [line for line in f
+                if line.split("=")[0].strip() not in ("builtin_rules_directory", "rules_directory")]
+    path = os.path.join(tmp, "empty-rules.conf")
+    with open(path, "w") as f:
+        f.writelines(keep)
+        f.write("builtin_rules_directory = %s\nrules_directory =\n" % rules)
+    return path
+
+
 def main():
     global FILES
     if len(sys.argv) != 5:
@@ -84,10 +103,13 @@ def main():
     ours, sis = batch_rates([
         ([pipe, "-c", conf, "--classify"] + [corpus] * ours_rounds, n * ours_rounds),
         (["perl", "-e", SISIMAI_BATCH, str(sis_rounds)] + FILES, n * sis_rounds)])
-    (o_med, o_p95), (s_med, s_p95), (n_med, n_p95) = per_message(
-        lambda f: [pipe, "-c", conf, "--classify", f],
-        lambda f: ["perl", "-e", SISIMAI_ONE, f],
-        lambda f: [null])
+    with tempfile.TemporaryDirectory(prefix="rebound-bench.") as tmp:
+        bare = empty_rules_conf(conf, tmp)
+        (o_med, o_p95), (s_med, s_p95), (n_med, n_p95), (e_med, _) = per_message(
+            lambda f: [pipe, "-c", conf, "--classify", f],
+            lambda f: ["perl", "-e", SISIMAI_ONE, f],
+            lambda f: [null],
+            lambda f: [pipe, "-c", bare, "--classify", f])
 
     print("corpus: %d messages; CPU 0 only" % n)
     print("%-34s %16s %18s %9s" % ("", "rebound-pipe", "Sisimai " + version, "ratio"))
@@ -98,6 +120,8 @@ def main():
                                                  s_p95 / o_p95))
     print("%-34s %13.2f ms %15.2f ms %8.2fx" % ("one process: median against a null exec",
                                                  o_med, n_med, o_med / n_med))
+    print("%-34s %13.2f ms %15.2f ms %8.2fx" % ("the same with an empty rule set",
+                                                 e_med, n_med, e_med / n_med))
     print("(the null exec: %s, p95 %.2f ms; load average %s)" % (
         os.path.basename(null), n_p95, " ".join("%.2f" % x for x in os.getloadavg())))
 
