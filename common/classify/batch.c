@@ -380,7 +380,7 @@ batch_classify(const struct cfg *cfg, char *const *paths, size_t n, unsigned fla
 	int ret;
 
 	/* The lines printed name no rule-set digest: none is taken. */
-	if (classifier_create_lazy(cfg, &clf, &error) < 0) {
+	if (classifier_create_nodigest(cfg, &clf, &error) < 0) {
 		fprintf(err, "rebound: %s\n", error);
 		free(error);
 		return EX_CONFIG;

@@ -20,15 +20,15 @@ struct classifier {
 
 /* classifier_load - load the rules of dirs, in order, and set up the parser */
 static int
-classifier_load(const char *const *dirs, size_t n, bool lazy_digest, struct classifier **c_r,
+classifier_load(const char *const *dirs, size_t n, bool digest, struct classifier **c_r,
 		char **error_r)
 {
 	struct classifier *c = xcalloc(1, sizeof(*c));
 
 	*error_r = NULL;
 	c->rules = rules_create();
-	if (lazy_digest)
-		rules_lazy_digest(c->rules);
+	if (!digest)
+		rules_no_digest(c->rules);
 	for (size_t i = 0; i < n; i++) {
 		if (dirs[i] != NULL && dirs[i][0] != '\0' &&
 		    rules_load_dir(c->rules, dirs[i], error_r) < 0) {
@@ -51,7 +51,7 @@ int
 classifier_create_dirs(const char *const *dirs, size_t n, struct classifier **c_r,
 		       char **error_r)
 {
-	return classifier_load(dirs, n, false, c_r, error_r);
+	return classifier_load(dirs, n, true, c_r, error_r);
 }
 
 /* classifier_create - load the rules cfg names and set up the parser */
@@ -61,16 +61,16 @@ classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r
 	/* Site rules first: the first rule that matches decides. */
 	const char *dirs[2] = { cfg->rules_directory, cfg->builtin_rules_directory };
 
-	return classifier_load(dirs, 2, false, c_r, error_r);
+	return classifier_load(dirs, 2, true, c_r, error_r);
 }
 
-/* classifier_create_lazy - classifier_create(), the digest taken only if asked for */
+/* classifier_create_nodigest - classifier_create() without a digest */
 int
-classifier_create_lazy(const struct cfg *cfg, struct classifier **c_r, char **error_r)
+classifier_create_nodigest(const struct cfg *cfg, struct classifier **c_r, char **error_r)
 {
 	const char *dirs[2] = { cfg->rules_directory, cfg->builtin_rules_directory };
 
-	return classifier_load(dirs, 2, true, c_r, error_r);
+	return classifier_load(dirs, 2, false, c_r, error_r);
 }
 
 /* classifier_digest - the digest of the rule files loaded */

@@ -26,11 +26,12 @@ struct classifier;
 int classifier_create(const struct cfg *cfg, struct classifier **c_r, char **error_r);
 
 /*
- * classifier_create_lazy - classifier_create() for a caller that seldom
- * or never calls classifier_digest(): the SHA-256 of the rule texts is
- * taken when it does (rules_lazy_digest()), the texts kept until then.
+ * classifier_create_nodigest - classifier_create() for a caller that
+ * never calls classifier_digest() (rebound-pipe --classify): no SHA-256
+ * of the rule texts is taken, and each text is freed once parsed
+ * (rules_no_digest()).
  */
-int classifier_create_lazy(const struct cfg *cfg, struct classifier **c_r, char **error_r);
+int classifier_create_nodigest(const struct cfg *cfg, struct classifier **c_r, char **error_r);
 
 /*
  * classifier_create_dirs - load the rule files of dirs[0..n), in that
@@ -43,7 +44,8 @@ int classifier_create_dirs(const char *const *dirs, size_t n, struct classifier 
 /*
  * classifier_digest - hex SHA-256 of the rule files c loaded, their names
  * and order (rules_digest()): the same for two processes that read the
- * same rules, wherever installed.  Stored with every event.
+ * same rules, wherever installed.  Stored with every event.  NULL for a
+ * classifier made by classifier_create_nodigest().
  */
 const char *classifier_digest(struct classifier *c);
 

@@ -81,19 +81,6 @@ rule_release(struct rule *r)
 	pcre2_code_free(r->code);
 }
 
-/* rules_digest_release - free the texts the digest has not read */
-void
-rules_digest_release(struct rules *rs)
-{
-	for (size_t i = 0; i < rs->nunread; i++) {
-		free(rs->unread[i].name);
-		free(rs->unread[i].text);
-	}
-	free(rs->unread);
-	rs->unread = NULL;
-	rs->nunread = 0;
-}
-
 /* rules_free - release *rp and set it to NULL */
 void
 rules_free(struct rules **rp)
@@ -117,7 +104,6 @@ rules_free(struct rules **rp)
 	}
 	free(rs->sets);
 	provider_table_free(&rs->providers);
-	rules_digest_release(rs);
 	litset_free(&rs->lits);
 	pcre2_match_context_free(rs->mctx);
 	pcre2_match_data_free(rs->md);

@@ -88,12 +88,12 @@ struct rule_result {
 struct rules *rules_create(void);
 
 /*
- * rules_lazy_digest - from now on, keep each rule text loaded and take
- * the SHA-256 of rules_digest() only when it is asked for: for a caller
- * that may never ask (rebound-pipe --classify), at the price of the
- * texts' memory.  By default each text is summed as it is loaded.
+ * rules_no_digest - take no digest of the rule texts loaded from now on,
+ * for a caller that never asks for one (rebound-pipe --classify): each
+ * text is dropped once parsed, and rules_digest() returns NULL.  By
+ * default each text is summed as it is loaded.
  */
-void rules_lazy_digest(struct rules *rs);
+void rules_no_digest(struct rules *rs);
 
 /* rules_free - release *rp and set it to NULL; accepts NULL */
 void rules_free(struct rules **rp);
@@ -160,7 +160,8 @@ const char *rules_provider_of(const struct rules *rs, const char *host);
  * rules_digest - hex SHA-256 (64 characters) of every rule text loaded, in
  * load order, each with its file name (not its directory) and each
  * directory's end marked: two sets with the same digest decide alike.
- * Valid until more rules are loaded or rs is freed.
+ * Valid until more rules are loaded or rs is freed; NULL after
+ * rules_no_digest().
  */
 const char *rules_digest(struct rules *rs);
 

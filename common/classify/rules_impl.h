@@ -110,16 +110,6 @@ struct rule {
 	bool resolved;		/* rules_finish() has seen it */
 };
 
-/*
- * One text the digest still has to read (rules_digest()): a rule file's
- * base name and bytes, or, with text NULL, the end of a directory.
- */
-struct rules_text {
-	char *name;
-	char *text;
-	size_t len;
-};
-
 /* A named list of condition values (@set). */
 struct rule_set {
 	char *name;
@@ -149,11 +139,9 @@ struct rules {
 	struct buf *lower;	/* the lower-cased diagnostic */
 	char *error;
 	size_t compiled;
-	struct sha256 sum;	/* of the texts loaded and read, for rules_digest() */
+	struct sha256 sum;	/* of the texts loaded, for rules_digest() */
 	bool summing;		/* sum is started */
-	struct rules_text *unread;	/* texts loaded that sum has not read yet */
-	size_t nunread;
-	bool lazy_digest;	/* unread waits for rules_digest() (rules_lazy_digest()) */
+	bool no_digest;		/* rules_no_digest(): no sum at all */
 	char digest[SHA256_HEX_SIZE];	/* its hex value, or "" when more was loaded since */
 };
 
@@ -195,8 +183,6 @@ bool rules_flags_n(const char *flags, size_t n, uint32_t *options_r);
  */
 int rules_append(struct rules *rs, struct rule *r, char **error_r);
 
-/* rules_digest_release - free the texts kept for rules_digest() */
-void rules_digest_release(struct rules *rs);
 
 /* rule_release - free what one rule owns */
 void rule_release(struct rule *r);

@@ -491,77 +491,64 @@ rules_entry_add(struct rules_entry *e, const char *s, size_t n, const char *file
 	return 0;
 }
 
-static void rules_digest_read(struct rules *rs);
-
 /*
- * rules_digest_add - one text for the digest: its file name without the
- * directory (the same rules installed elsewhere are the same set), its
- * length and its bytes; text NULL marks the end of a directory, so that
- * moving a file from the site rules to the built-in ones is another set.
- * The set takes text (allocated) and sums it at once, or, after
- * rules_lazy_digest(), only when a digest is asked for: rebound-pipe
- * --classify never asks, and the SHA-256 of the built-in rules costs
- * more instructions than reading them.
+ * rules_digest_add - sum one text for the digest: its file name without
+ * the directory (the same rules installed elsewhere are the same set),
+ * its length and its bytes; text NULL marks the end of a directory, so
+ * that moving a file from the site rules to the built-in ones is another
+ * set.  Nothing, after rules_no_digest().
  */
 static void
-rules_digest_add(struct rules *rs, const char *name, char *text, size_t len)
+rules_digest_add(struct rules *rs, const char *name, const char *text, size_t len)
 {
 	const char *base = strrchr(name, '/');
-	struct rules_text *t;
+	char head[64];
 
+	if (rs->no_digest)
+		return;
 	base = base != NULL ? base + 1 : name;
-	rs->unread = xrealloc(rs->unread, (rs->nunread + 1) * sizeof(*rs->unread));
-	t = &rs->unread[rs->nunread++];
-	t->name = text != NULL ? xstrdup(base) : NULL;
-	t->text = text;
-	t->len = len;
-	rs->digest[0] = '\0';
-	if (!rs->lazy_digest)
-		rules_digest_read(rs);
-}
-
-/* rules_lazy_digest - sum the texts only when a digest is asked for */
-void
-rules_lazy_digest(struct rules *rs)
-{
-	rs->lazy_digest = true;
-}
-
-/* rules_digest_read - fold the texts kept so far into the sum, and free them */
-static void
-rules_digest_read(struct rules *rs)
-{
 	if (!rs->summing) {
 		sha256_init(&rs->sum);
 		rs->summing = true;
 	}
-	for (size_t i = 0; i < rs->nunread; i++) {
-		struct rules_text *t = &rs->unread[i];
-		char head[64];
-
-		if (t->text == NULL)
-			snprintf(head, sizeof(head), "end of directory\n");
-		else
-			snprintf(head, sizeof(head), "%zu %zu\n", strlen(t->name), t->len);
-		sha256_update(&rs->sum, head, strlen(head));
-		if (t->text != NULL) {
-			sha256_update(&rs->sum, t->name, strlen(t->name));
-			sha256_update(&rs->sum, t->text, t->len);
-		}
+	if (text == NULL)
+		snprintf(head, sizeof(head), "end of directory\n");
+	else
+		snprintf(head, sizeof(head), "%zu %zu\n", strlen(base), len);
+	sha256_update(&rs->sum, head, strlen(head));
+	if (text != NULL) {
+		sha256_update(&rs->sum, base, strlen(base));
+		sha256_update(&rs->sum, text, len);
 	}
-	rules_digest_release(rs);
+	rs->digest[0] = '\0';
 }
 
-/* rules_digest - hex SHA-256 of the texts loaded so far, in order */
+/*
+ * rules_no_digest - take no digest of the texts loaded from now on: a
+ * text is freed as soon as it is parsed, and its pages serve the rules
+ * that follow
+ */
+void
+rules_no_digest(struct rules *rs)
+{
+	rs->no_digest = true;
+}
+
+/* rules_digest - hex SHA-256 of the texts loaded so far, in order; NULL after rules_no_digest() */
 const char *
 rules_digest(struct rules *rs)
 {
+	if (rs->no_digest)
+		return NULL;
 	if (rs->digest[0] == '\0') {
 		/* A copy: more texts may be added to the sum after this. */
 		struct sha256 copy;
 		unsigned char digest[SHA256_SIZE];
 
-		rules_digest_read(rs);
+		if (!rs->summing) {
+			sha256_init(&rs->sum);
+			rs->summing = true;
+		}
 		copy = rs->sum;
 		sha256_final(&copy, digest);
 		sha256_hex(digest, rs->digest);
@@ -634,11 +621,8 @@ rules_load_text(struct rules *rs, const char *text, size_t len, const char *name
 		char **error_r)
 {
 	int ret = rules_parse_text(rs, text, len, name, error_r);
-	char *copy = xmalloc(len + 1);
 
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	rules_digest_add(rs, name, copy, len);
+	rules_digest_add(rs, name, text, len);
 	rules_digest_add(rs, name, NULL, 0);
 	rs->ndirs++;
 	return ret;
@@ -715,6 +699,7 @@ rules_load_file(struct rules *rs, const char *path, char **error_r)
 		return -1;
 	ret = rules_parse_text(rs, text, len, path, error_r);
 	rules_digest_add(rs, path, text, len);
+	free(text);
 	return ret;
 }
 
