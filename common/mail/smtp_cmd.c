@@ -86,26 +86,24 @@ smtp_cmd_from_name(const char *name, size_t len)
 	return CMD_COUNT;
 }
 
-/* smtp_cmd_transcript - the command of the last ">>> CMD" transcript line */
+/*
+ * smtp_cmd_transcript - the command a ">>> CMD" transcript line names,
+ * with off just past the ">>> "; CMD_NONE when it names none
+ */
 static enum smtp_cmd
-smtp_cmd_transcript(const char *text, size_t len)
+smtp_cmd_transcript(const char *text, size_t len, size_t off)
 {
-	enum smtp_cmd found = CMD_NONE;
-	const char *p = text, *end = text + len;
+	const char *p = text + off, *end = text + len;
+	size_t n = 0;
+	enum smtp_cmd c;
 
-	while (p < end && (p = memmem(p, (size_t)(end - p), ">>> ", 4)) != NULL) {
-		size_t n = 0;
-		enum smtp_cmd c;
-
-		p += 4;
-		while (p + n < end && n < 8 && p[n] >= 'A' && (p[n] | 0x20) <= 'z')
-			n++;
-		if ((c = smtp_cmd_from_name(p, n)) != CMD_COUNT)
-			found = c;
-		else if (n == 4 && strncasecmp(p, "EHLO", 4) == 0)
-			found = CMD_HELO;
-	}
-	return found;
+	while (p + n < end && n < 8 && p[n] >= 'A' && (p[n] | 0x20) <= 'z')
+		n++;
+	if ((c = smtp_cmd_from_name(p, n)) != CMD_COUNT)
+		return c;
+	if (n == 4 && strncasecmp(p, "EHLO", 4) == 0)
+		return CMD_HELO;
+	return CMD_NONE;
 }
 
 /* How many phrases of each kind smtp_cmd_find() looks for. */
@@ -114,17 +112,21 @@ smtp_cmd_transcript(const char *text, size_t len)
 #define CMD_WEAK (sizeof(cmd_weak) / sizeof(cmd_weak[0]) - 1)
 #define CMD_TELLS (CMD_LEADS + CMD_STRONG + CMD_WEAK)
 
-_Static_assert(CMD_TELLS <= PHRASE_MAX, "the phrases fit one phrase_each() list");
+/* A transcript line, looked for with the phrases, is the last of the list. */
+#define CMD_TRANSCRIPT CMD_TELLS
+
+_Static_assert(CMD_TELLS + 1 <= PHRASE_MAX, "the phrases fit one phrase_each() list");
 
 /*
  * What one walk over a diagnostic found: for each phrase (lead-ins, then
  * strong, then weak phrases, each kind strongest first), the command it
- * names, CMD_NONE while none.
+ * names, CMD_NONE while none; and what the last ">>> CMD" line names.
  */
 struct cmd_scan {
 	const char *text;
 	size_t n;
 	enum smtp_cmd found[CMD_TELLS];
+	enum smtp_cmd transcript;	/* of the last transcript line naming one */
 };
 
 /*
@@ -153,7 +155,8 @@ smtp_cmd_word(const char *text, size_t n, size_t off, bool want_word)
 /*
  * smtp_cmd_seen - a phrase_each() callback: note the command that the
  * phrase found at off names.  A lead-in counts only where a command name
- * follows it, and only its first such place.  The strongest lead-in
+ * follows it, and only its first such place; a transcript line counts
+ * where it names a command, the last one winning.  The strongest lead-in
  * settles the question, so the walk stops there.
  */
 static bool
@@ -161,6 +164,13 @@ smtp_cmd_seen(void *ctx, size_t index, size_t off)
 {
 	struct cmd_scan *scan = ctx;
 
+	if (index == CMD_TRANSCRIPT) {
+		enum smtp_cmd c = smtp_cmd_transcript(scan->text, scan->n, off + 4);
+
+		if (c != CMD_NONE)
+			scan->transcript = c;
+		return true;
+	}
 	if (scan->found[index] != CMD_NONE)
 		return true;
 	if (index < CMD_LEADS)
@@ -179,8 +189,7 @@ enum smtp_cmd
 smtp_cmd_find(const char *text, size_t len)
 {
 	struct cmd_scan scan = { .text = text };
-	const char *list[CMD_TELLS];
-	enum smtp_cmd c;
+	const char *list[CMD_TELLS + 1];
 	size_t i = 0;
 
 	/* The command is named near the reply; the first 4 kB suffice. */
@@ -191,16 +200,18 @@ smtp_cmd_find(const char *text, size_t len)
 		list[i++] = cmd_strong[j].phrase;
 	for (size_t j = 0; j < CMD_WEAK; j++)
 		list[i++] = cmd_weak[j].phrase;
+	list[CMD_TRANSCRIPT] = ">>> ";
 	/*
 	 * One walk finds every phrase; one memmem() per phrase read the text
-	 * a dozen times.  Lead-ins, then strong phrases, decide in that order.
+	 * a dozen times.  Lead-ins, strong phrases, the last transcript line
+	 * and weak hints decide in that order.
 	 */
-	phrase_each(text, scan.n, list, CMD_TELLS, smtp_cmd_seen, &scan);
+	phrase_each(text, scan.n, list, CMD_TELLS + 1, smtp_cmd_seen, &scan);
 	for (i = 0; i < CMD_LEADS + CMD_STRONG; i++)
 		if (scan.found[i] != CMD_NONE)
 			return scan.found[i];
-	if ((c = smtp_cmd_transcript(text, scan.n)) != CMD_NONE)
-		return c;
+	if (scan.transcript != CMD_NONE)
+		return scan.transcript;
 	for (; i < CMD_TELLS; i++)
 		if (scan.found[i] != CMD_NONE)
 			return scan.found[i];
