@@ -39,6 +39,20 @@ phrase_mark(uint64_t *masks, unsigned char c, uint64_t bit)
 		masks[c - ('a' - 'A')] |= bit;
 }
 
+/*
+ * phrase_here - whether the NUL-terminated lower-case phrase occurs at
+ * text[off..n), any case: phrase_at() without the length, which the walk
+ * need not know
+ */
+static bool
+phrase_here(const char *text, size_t n, size_t off, const char *phrase)
+{
+	for (size_t i = 0; phrase[i] != '\0'; i++)
+		if (off + i >= n || phrase_lower((unsigned char)text[off + i]) != (unsigned char)phrase[i])
+			return false;
+	return true;
+}
+
 /* phrase_each - report each occurrence of a phrase of list in text[0..n) */
 void
 phrase_each(const char *text, size_t n, const char *const *list, size_t count,
@@ -50,7 +64,7 @@ phrase_each(const char *text, size_t n, const char *const *list, size_t count,
 	 * begin one with the next byte as well.
 	 */
 	uint64_t first[256] = { 0 }, second[256] = { 0 };
-	size_t len[PHRASE_MAX];
+	const unsigned char *u = (const unsigned char *)text;
 
 	if (count > PHRASE_MAX)
 		count = PHRASE_MAX;
@@ -58,28 +72,30 @@ phrase_each(const char *text, size_t n, const char *const *list, size_t count,
 		uint64_t bit = UINT64_C(1) << i;
 
 		/* An empty phrase has no first byte and is never found. */
-		if ((len[i] = strlen(list[i])) == 0)
+		if (list[i][0] == '\0')
 			continue;
 		phrase_mark(first, (unsigned char)list[i][0], bit);
-		if (len[i] > 1)
+		if (list[i][1] != '\0')
 			phrase_mark(second, (unsigned char)list[i][1], bit);
 		else
 			for (size_t c = 0; c < 256; c++)
 				second[c] |= bit;
 	}
 	for (size_t off = 0; off < n; off++) {
-		uint64_t m = first[(unsigned char)text[off]];
+		uint64_t m;
 
-		if (m == 0)
-			continue;
-		/* At the last byte only a one-byte phrase fits; phrase_at() says which. */
+		/* Most bytes begin no phrase: pass them in a loop of their own. */
+		while ((m = first[u[off]]) == 0)
+			if (++off == n)
+				return;
+		/* At the last byte only a one-byte phrase fits; phrase_here() says which. */
 		if (off + 1 < n)
-			m &= second[(unsigned char)text[off + 1]];
+			m &= second[u[off + 1]];
 		/* Lowest bit first: for one offset, phrases come in list order. */
 		for (; m != 0; m &= m - 1) {
 			size_t i = (size_t)__builtin_ctzll(m);
 
-			if (phrase_at(text, n, off, list[i], len[i]) && !found(ctx, i, off))
+			if (phrase_here(text, n, off, list[i]) && !found(ctx, i, off))
 				return;
 		}
 	}
