@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "mail/smtp_cmd.h"
+#include "util/phrase.h"
 
 static const char *const cmd_names[CMD_COUNT] = {
 	[CMD_NONE] = "",	 [CMD_CONN] = "CONN", [CMD_HELO] = "HELO",
@@ -85,85 +86,134 @@ smtp_cmd_from_name(const char *name, size_t len)
 	return CMD_COUNT;
 }
 
-/* smtp_cmd_transcript - the command of the last ">>> CMD" transcript line */
+/*
+ * smtp_cmd_transcript - the command a ">>> CMD" transcript line names,
+ * with off just past the ">>> "; CMD_NONE when it names none
+ */
 static enum smtp_cmd
-smtp_cmd_transcript(const char *text, size_t len)
+smtp_cmd_transcript(const char *text, size_t len, size_t off)
 {
-	enum smtp_cmd found = CMD_NONE;
-	const char *p = text, *end = text + len;
+	const char *p = text + off, *end = text + len;
+	size_t n = 0;
+	enum smtp_cmd c;
 
-	while (p < end && (p = memmem(p, (size_t)(end - p), ">>> ", 4)) != NULL) {
-		size_t n = 0;
-		enum smtp_cmd c;
-
-		p += 4;
-		while (p + n < end && n < 8 && p[n] >= 'A' && (p[n] | 0x20) <= 'z')
-			n++;
-		if ((c = smtp_cmd_from_name(p, n)) != CMD_COUNT)
-			found = c;
-		else if (n == 4 && strncasecmp(p, "EHLO", 4) == 0)
-			found = CMD_HELO;
-	}
-	return found;
+	while (p + n < end && n < 8 && p[n] >= 'A' && (p[n] | 0x20) <= 'z')
+		n++;
+	if ((c = smtp_cmd_from_name(p, n)) != CMD_COUNT)
+		return c;
+	if (n == 4 && strncasecmp(p, "EHLO", 4) == 0)
+		return CMD_HELO;
+	return CMD_NONE;
 }
 
-/* smtp_cmd_match - the command of the first phrase of table found in s */
+/* How many phrases of each kind smtp_cmd_find() looks for. */
+#define CMD_LEADS (sizeof(cmd_leads) / sizeof(cmd_leads[0]))
+#define CMD_STRONG (sizeof(cmd_strong) / sizeof(cmd_strong[0]) - 1)
+#define CMD_WEAK (sizeof(cmd_weak) / sizeof(cmd_weak[0]) - 1)
+#define CMD_TELLS (CMD_LEADS + CMD_STRONG + CMD_WEAK)
+
+/* A transcript line, looked for with the phrases, is the last of the list. */
+#define CMD_TRANSCRIPT CMD_TELLS
+
+_Static_assert(CMD_TELLS + 1 <= PHRASE_MAX, "the phrases fit one phrase_each() list");
+
+/*
+ * What one walk over a diagnostic found: for each phrase (lead-ins, then
+ * strong, then weak phrases, each kind strongest first), the command it
+ * names, CMD_NONE while none; and what the last ">>> CMD" line names.
+ */
+struct cmd_scan {
+	const char *text;
+	size_t n;
+	enum smtp_cmd found[CMD_TELLS];
+	enum smtp_cmd transcript;	/* of the last transcript line naming one */
+};
+
+/*
+ * smtp_cmd_word - the command named at text[off..n) right after a lead-in;
+ * with want_word, the command must be followed by " command" within 10
+ * bytes ("in reply to RCPT TO command")
+ */
 static enum smtp_cmd
-smtp_cmd_match(const struct cmd_phrase *table, const char *s, size_t n)
+smtp_cmd_word(const char *text, size_t n, size_t off, bool want_word)
 {
-	for (; table->phrase != NULL; table++)
-		if (memmem(s, n, table->phrase, strlen(table->phrase)) != NULL)
-			return table->cmd;
+	for (const struct cmd_phrase *w = cmd_words; w->phrase != NULL; w++) {
+		size_t k = strlen(w->phrase), tail;
+
+		if (!phrase_at(text, n, off, w->phrase, k))
+			continue;
+		if (!want_word)
+			return w->cmd;
+		tail = n - off - k < 10 ? n - off - k : 10;
+		for (size_t j = 0; j + 8 <= tail; j++)
+			if (phrase_at(text, off + k + tail, off + k + j, " command", 8))
+				return w->cmd;
+	}
 	return CMD_NONE;
 }
 
 /*
- * smtp_cmd_after - the command named right after a lead-in ("after RCPT
- * TO"); with want_word, the command must be followed by " command"
- * ("in reply to RCPT TO command").
+ * smtp_cmd_seen - a phrase_each() callback: note the command that the
+ * phrase found at off names.  A lead-in counts only where a command name
+ * follows it, and only its first such place; a transcript line counts
+ * where it names a command, the last one winning.  The strongest lead-in
+ * settles the question, so the walk stops there.
  */
-static enum smtp_cmd
-smtp_cmd_after(const char *s, size_t n, const char *lead, bool want_word)
+static bool
+smtp_cmd_seen(void *ctx, size_t index, size_t off)
 {
-	size_t m = strlen(lead);
+	struct cmd_scan *scan = ctx;
 
-	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), lead, m)) != NULL;) {
-		size_t rest;
+	if (index == CMD_TRANSCRIPT) {
+		enum smtp_cmd c = smtp_cmd_transcript(scan->text, scan->n, off + 4);
 
-		p += m;
-		rest = (size_t)(s + n - p);
-		for (const struct cmd_phrase *w = cmd_words; w->phrase != NULL; w++) {
-			size_t k = strlen(w->phrase), tail;
-
-			if (rest < k || memcmp(p, w->phrase, k) != 0)
-				continue;
-			tail = rest - k < 10 ? rest - k : 10;
-			if (!want_word || memmem(p + k, tail, " command", 8) != NULL)
-				return w->cmd;
-		}
+		if (c != CMD_NONE)
+			scan->transcript = c;
+		return true;
 	}
-	return CMD_NONE;
+	if (scan->found[index] != CMD_NONE)
+		return true;
+	if (index < CMD_LEADS)
+		scan->found[index] =
+			smtp_cmd_word(scan->text, scan->n, off + strlen(cmd_leads[index].lead),
+				      cmd_leads[index].want_word);
+	else if (index < CMD_LEADS + CMD_STRONG)
+		scan->found[index] = cmd_strong[index - CMD_LEADS].cmd;
+	else
+		scan->found[index] = cmd_weak[index - CMD_LEADS - CMD_STRONG].cmd;
+	return scan->found[0] == CMD_NONE;
 }
 
 /* smtp_cmd_find - the SMTP command a diagnostic says it answered */
 enum smtp_cmd
 smtp_cmd_find(const char *text, size_t len)
 {
-	enum smtp_cmd c;
-	char lower[4096];
-	size_t n = len < sizeof(lower) - 1 ? len : sizeof(lower) - 1;
+	struct cmd_scan scan = { .text = text };
+	const char *list[CMD_TELLS + 1];
+	size_t i = 0;
 
 	/* The command is named near the reply; the first 4 kB suffice. */
-	for (size_t i = 0; i < n; i++)
-		lower[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
-	lower[n] = '\0';
-	for (size_t i = 0; i < sizeof(cmd_leads) / sizeof(cmd_leads[0]); i++)
-		if ((c = smtp_cmd_after(lower, n, cmd_leads[i].lead, cmd_leads[i].want_word)) !=
-		    CMD_NONE)
-			return c;
-	if ((c = smtp_cmd_match(cmd_strong, lower, n)) != CMD_NONE)
-		return c;
-	if ((c = smtp_cmd_transcript(text, n)) != CMD_NONE)
-		return c;
-	return smtp_cmd_match(cmd_weak, lower, n);
+	scan.n = len < 4095 ? len : 4095;
+	for (size_t j = 0; j < CMD_LEADS; j++)
+		list[i++] = cmd_leads[j].lead;
+	for (size_t j = 0; j < CMD_STRONG; j++)
+		list[i++] = cmd_strong[j].phrase;
+	for (size_t j = 0; j < CMD_WEAK; j++)
+		list[i++] = cmd_weak[j].phrase;
+	list[CMD_TRANSCRIPT] = ">>> ";
+	/*
+	 * One walk finds every phrase; one memmem() per phrase read the text
+	 * a dozen times.  Lead-ins, strong phrases, the last transcript line
+	 * and weak hints decide in that order.
+	 */
+	phrase_each(text, scan.n, list, CMD_TELLS + 1, smtp_cmd_seen, &scan);
+	for (i = 0; i < CMD_LEADS + CMD_STRONG; i++)
+		if (scan.found[i] != CMD_NONE)
+			return scan.found[i];
+	if (scan.transcript != CMD_NONE)
+		return scan.transcript;
+	for (; i < CMD_TELLS; i++)
+		if (scan.found[i] != CMD_NONE)
+			return scan.found[i];
+	return CMD_NONE;
 }

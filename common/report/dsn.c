@@ -213,8 +213,13 @@ dsn_free(struct dsn **dp)
 const char *
 dsn_get(const struct dsn_group *g, const char *name)
 {
+	/*
+	 * Names equal in any case have first bytes equal but for bit 0x20:
+	 * the cheap test spares strcasecmp() most fields of a group.
+	 */
 	for (size_t i = 0; i < g->nfields; i++)
-		if (strcasecmp(g->fields[i].name, name) == 0)
+		if ((g->fields[i].name[0] | 0x20) == (name[0] | 0x20) &&
+		    strcasecmp(g->fields[i].name, name) == 0)
 			return g->fields[i].value;
 	return NULL;
 }

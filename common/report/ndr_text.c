@@ -17,6 +17,7 @@
 #include "report/dsn.h"
 #include "report/ndr_text.h"
 #include "util/caps.h"
+#include "util/phrase.h"
 #include "util/xalloc.h"
 
 /*
@@ -177,6 +178,12 @@ static const char *const bounce_phrases[] = {
 	"delivery to the following recipient", "duplicated message-id",
 };
 
+/* phrase_any() looks for at most PHRASE_MAX phrases of a list. */
+_Static_assert(sizeof(bounce_subjects) / sizeof(bounce_subjects[0]) <= PHRASE_MAX,
+	       "bounce_subjects fits phrase_any()");
+_Static_assert(sizeof(bounce_phrases) / sizeof(bounce_phrases[0]) <= PHRASE_MAX,
+	       "bounce_phrases fits phrase_any()");
+
 /* ndr_contains - whether lower-case phrase occurs in s[0..n), any case */
 static bool
 ndr_contains(const char *s, size_t n, const char *phrase)
@@ -189,26 +196,18 @@ ndr_contains(const char *s, size_t n, const char *phrase)
 	return false;
 }
 
-/* ndr_lower - a lower-case copy of the first size - 1 bytes of s into out */
-static size_t
-ndr_lower(const char *s, size_t n, char *out, size_t size)
-{
-	if (n > size - 1)
-		n = size - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[n] = '\0';
-	return n;
-}
+/*
+ * NDR_OPENING - how much of a text the phrase lists are looked for in: a
+ * report says what it is near its start, and the bound keeps the walk short
+ * whatever a stranger sends.
+ */
+#define NDR_OPENING 4095
 
-/* ndr_any - whether any phrase of list occurs in lower-case text s[0..n) */
-static bool
-ndr_any(const char *s, size_t n, const char *const *list, size_t count)
+/* ndr_opening - the length of the opening of a text of n bytes */
+static size_t
+ndr_opening(size_t n)
 {
-	for (size_t i = 0; i < count; i++)
-		if (memmem(s, n, list[i], strlen(list[i])) != NULL)
-			return true;
-	return false;
+	return n < NDR_OPENING ? n : NDR_OPENING;
 }
 
 /* ndr_daemon_sender - whether the bounce came from a mail system address */
@@ -231,23 +230,18 @@ ndr_daemon_sender(const char *from)
 bool
 ndr_is_bounce(const struct report *r, const char *text, size_t len)
 {
-	char lower[4096];
-	size_t n;
-
 	/* A read receipt (RFC 8098) is a report, but no bounce. */
 	if (r->hdr_flags & HDR_MDN)
 		return false;
 	if (r->failed_rcpts != NULL || (r->hdr_flags & HDR_REPORT) || ndr_daemon_sender(r->from))
 		return true;
-	if (r->subject != NULL) {
-		n = ndr_lower(r->subject, strlen(r->subject), lower, sizeof(lower));
-		if (ndr_any(lower, n, bounce_subjects,
-			    sizeof(bounce_subjects) / sizeof(bounce_subjects[0])))
-			return true;
-	}
+	if (r->subject != NULL &&
+	    phrase_any(r->subject, ndr_opening(strlen(r->subject)), bounce_subjects,
+		       sizeof(bounce_subjects) / sizeof(bounce_subjects[0])))
+		return true;
 	/* The opening of the text is where a report says what it is. */
-	n = ndr_lower(text, len, lower, sizeof(lower));
-	return ndr_any(lower, n, bounce_phrases, sizeof(bounce_phrases) / sizeof(bounce_phrases[0]));
+	return phrase_any(text, ndr_opening(len), bounce_phrases,
+			  sizeof(bounce_phrases) / sizeof(bounce_phrases[0]));
 }
 
 /* ndr_is_delay - whether the text is a delay warning */
@@ -268,15 +262,12 @@ ndr_is_delay(const struct report *r, const char *text, size_t len)
 		"has not been delivered yet", "if the delivery fails permanently",
 		"delivery attempts will continue", "will continue to try",
 	};
-	char lower[4096];
-	size_t n;
-
+	_Static_assert(sizeof(phrases) / sizeof(phrases[0]) <= PHRASE_MAX, "fits phrase_any()");
 	if (r->subject != NULL && (ndr_contains(r->subject, strlen(r->subject), "(delay)") ||
 				   ndr_contains(r->subject, strlen(r->subject), "delayed mail") ||
 				   ndr_contains(r->subject, strlen(r->subject), "warning: could not")))
 		return true;
-	n = ndr_lower(text, len, lower, sizeof(lower));
-	return ndr_any(lower, n, phrases, sizeof(phrases) / sizeof(phrases[0]));
+	return phrase_any(text, ndr_opening(len), phrases, sizeof(phrases) / sizeof(phrases[0]));
 }
 
 /* ndr_dequote - a forwarded report with one level of quoting removed */

@@ -93,6 +93,15 @@ buf_putc(struct buf *b, int c)
 {
 	char ch = (char)c;
 
+	/*
+	 * Parsers append byte by byte; when the byte and its terminator fit
+	 * already, store them without buf_append()'s general path.
+	 */
+	if (b->len < b->max && b->size - b->len >= 2) {
+		b->data[b->len++] = ch;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	return buf_append(b, &ch, 1);
 }
 

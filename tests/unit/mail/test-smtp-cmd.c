@@ -30,6 +30,18 @@ static const struct {
 	{ "[DATA] 554 then [RCPT_TO]", CMD_RCPT },
 	{ "SMTP command: QUIT", CMD_QUIT },
 	{ "Remote host said: 550 (SMTP command RCPT TO)", CMD_RCPT },
+	/* Phrases at the very end, in upper case, or cut by the end. */
+	{ "550 User Unknown [rcpt_to]", CMD_RCPT },
+	{ "550 5.1.1 UNKNOWN (IN REPLY TO RCPT TO COMMAND", CMD_RCPT },
+	{ "550 5.1.1 unknown (in reply to RCPT TO comman", CMD_NONE },
+	{ "550 rejected after ", CMD_NONE },
+	{ "550 rejected after DATA", CMD_DATA },
+	{ "550 rejected [MAIL_FROM", CMD_NONE },
+	/* One lead-in a prefix of another: "SMTP command: " and "SMTP command ". */
+	{ "SMTP command: RCPT TO", CMD_RCPT },
+	/* A lead-in whose first place names no command; its second does. */
+	{ "after all, after RCPT TO:<a@b.c>", CMD_RCPT },
+	{ "in reply to end of DATA\nin reply to end of DATA command", CMD_DATA },
 };
 
 int
