@@ -25,7 +25,8 @@
 struct batch {
 	struct classifier *c;
 	FILE *out, *err;
-	char *data;		/* the read buffer, max_size + 1 bytes */
+	char *data;		/* the read buffer, of cap bytes */
+	size_t cap;		/* at most max_size + 1 */
 	size_t max_size;
 	unsigned flags;
 	int status;
@@ -134,6 +135,32 @@ batch_print(FILE *out, const char *file, const struct report *r)
 }
 
 /*
+ * The read buffer starts at BATCH_READ_START bytes and grows, to at most
+ * max_size + 1, only for a larger file: a process that classifies one
+ * bounce of a few kilobytes then maps and unmaps no buffer of
+ * max_message_size (10 MB by default), which cost it two system calls.
+ */
+#define BATCH_READ_START (64 * 1024)
+
+/* batch_room - make b->data hold at least want + 1 bytes, within max_size + 1 */
+static void
+batch_room(struct batch *b, size_t want)
+{
+	size_t cap = b->cap != 0 ? b->cap : BATCH_READ_START;
+
+	if (want > b->max_size)
+		want = b->max_size;
+	while (cap < want + 1)
+		cap = cap > (b->max_size + 1) / 2 ? b->max_size + 1 : cap * 2;
+	if (cap > b->max_size + 1)
+		cap = b->max_size + 1;
+	if (cap != b->cap || b->data == NULL) {
+		b->data = xrealloc(b->data, cap);
+		b->cap = cap;
+	}
+}
+
+/*
  * batch_read - read up to max_size bytes of name, relative to directory
  * dfd, into b->data; length or -1.  Opening by the name within an open
  * directory spares the kernel a walk of the whole path for every file.
@@ -142,13 +169,21 @@ static ssize_t
 batch_read(struct batch *b, int dfd, const char *name)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOCTTY);
+	struct stat st;
 	size_t len = 0;
 
 	if (fd < 0)
 		return -1;
+	/* The size is a hint: a file that grows is read on, to the limit. */
+	batch_room(b, fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0);
 	while (len < b->max_size) {
-		size_t want = b->max_size - len;
-		ssize_t n = read(fd, b->data + len, want);
+		size_t want;
+		ssize_t n;
+
+		if (len + 1 >= b->cap)
+			batch_room(b, b->cap * 2);
+		want = b->cap - 1 - len;
+		n = read(fd, b->data + len, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -364,7 +399,6 @@ batch_run(struct classifier *c, char *const *paths, size_t n, size_t max_size, u
 {
 	struct batch b = { .c = c, .out = out, .err = err, .max_size = max_size, .flags = flags };
 
-	b.data = xmalloc(max_size + 1);
 	for (size_t i = 0; i < n; i++)
 		batch_path(&b, paths[i], 0);
 	free(b.data);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "classify/batch.h"
 #include "report/report.h"
@@ -98,6 +99,83 @@ check_run(struct classifier *clf)
 	free(errs);
 }
 
+/* setup_failed - the test cannot run: say why and fail */
+static void
+setup_failed(const char *why)
+{
+	tap_diag("%s", why);
+	exit(1);
+}
+
+/*
+ * large_mbox - the two-message mbox fixture with pad bytes of text lines
+ * at the end of its first message, written to a temporary file; its path
+ */
+static char *
+large_mbox(size_t pad)
+{
+	char tmpl[] = "/tmp/rebound-test-batch.XXXXXX", *text = NULL, *second;
+	size_t len = 0;
+	FILE *in = fopen(DATA "mbox-two.mbox", "r"), *out;
+	int fd = mkstemp(tmpl);
+	char chunk[4096];
+	size_t n;
+
+	if (in == NULL || fd < 0 || (out = fdopen(fd, "w")) == NULL)
+		setup_failed("large_mbox: cannot make a temporary mbox");
+	{
+		FILE *mem = open_memstream(&text, &len);
+
+		while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+			fwrite(chunk, 1, n, mem);
+		fclose(mem);
+	}
+	fclose(in);
+	if ((second = strstr(text, "\nFrom ")) == NULL)
+		setup_failed("large_mbox: the fixture has one message");
+	fwrite(text, 1, (size_t)(second - text) + 1, out);
+	for (size_t done = 0; done < pad; done += 64)
+		fputs("padding padding padding padding padding padding padding padd\n", out);
+	fputs(second + 1, out);
+	if (fclose(out) != 0)
+		setup_failed("large_mbox: cannot write");
+	free(text);
+	return xstrdup(tmpl);
+}
+
+/*
+ * check_large - the read buffer grows past its first size for a large
+ * file, and no further than the size limit
+ */
+static void
+check_large(struct classifier *clf)
+{
+	char *path = large_mbox(200 * 1024), *text = NULL, *errs = NULL;
+	char *paths[] = { path };
+	size_t len = 0, elen = 0;
+	FILE *out = open_memstream(&text, &len), *err = open_memstream(&errs, &elen);
+	int ret = batch_run(clf, paths, 1, 1024 * 1024, 0, out, err);
+
+	fclose(out);
+	fclose(err);
+	tap_is_int(ret, 0, "a 200 KB mbox reads cleanly");
+	tap_ok(strstr(text, "amy@example.net") && strstr(text, "ben@example.net"),
+	       "both messages, the second after 200 KB, are read");
+	free(text);
+	free(errs);
+	out = open_memstream(&text, &len);
+	err = open_memstream(&errs, &elen);
+	(void)batch_run(clf, paths, 1, 100 * 1024, 0, out, err);
+	fclose(out);
+	fclose(err);
+	tap_ok(strstr(text, "amy@example.net") != NULL && strstr(text, "ben@example.net") == NULL,
+	       "a limit of 100 KB reads the first message, not the second");
+	free(text);
+	free(errs);
+	unlink(path);
+	free(path);
+}
+
 /* check_explain - --explain: every recipient gets a decision, every step a line */
 static void
 check_explain(struct classifier *clf)
@@ -146,6 +224,7 @@ main(void)
 		    "classifier"))
 		return tap_done();
 	check_run(clf);
+	check_large(clf);
 	check_explain(clf);
 	classifier_free(&clf);
 	cfg_free(&cfg);
