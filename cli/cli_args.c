@@ -61,22 +61,6 @@ static const struct cli_opt cli_opts[] = {
 
 #define CLI_NOPTS (sizeof(cli_opts) / sizeof(cli_opts[0]))
 
-/* cli_args_error - an allocated message */
-static char *
-cli_args_error(const char *fmt, ...) MSG_PRINTF(1, 2);
-
-static char *
-cli_args_error(const char *fmt, ...)
-{
-	char text[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	return xstrdup(text);
-}
-
 const char *
 cli_args_usage(unsigned bit)
 {
@@ -126,7 +110,7 @@ cli_store(struct cli_args *args, const struct cli_opt *o, const char *shown, con
 		errno = 0;
 		n = strtoul(value, &end, 10);
 		if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n > 1000000)
-			return cli_args_error("%s wants a whole number from 0 to 1000000, not \"%s\"",
+			return xstrdup_printf("%s wants a whole number from 0 to 1000000, not \"%s\"",
 					      shown, value);
 		*(unsigned *)field = (unsigned)n;
 		return NULL;
@@ -150,22 +134,22 @@ cli_option(int argc, char **argv, int *i, unsigned accept, struct cli_args *args
 		snprintf(shown, sizeof(shown), "--%.*s", (int)(len > 40 ? 40 : len), arg + 2);
 		if (eq != NULL) {
 			if (o != NULL && o->type == OPT_FLAG)
-				return cli_args_error("%s takes no value", shown);
+				return xstrdup_printf("%s takes no value", shown);
 			value = eq + 1;
 		}
 	} else {
 		if (arg[2] != '\0')
-			return cli_args_error("unknown option \"%s\" (one letter per option)", arg);
+			return xstrdup_printf("unknown option \"%s\" (one letter per option)", arg);
 		o = cli_find_short(arg[1]);
 		snprintf(shown, sizeof(shown), "-%c", arg[1]);
 	}
 	if (o == NULL)
-		return cli_args_error("unknown option \"%s\"", shown);
+		return xstrdup_printf("unknown option \"%s\"", shown);
 	if (!(o->bit & accept))
-		return cli_args_error("%s does not apply here", shown);
+		return xstrdup_printf("%s does not apply here", shown);
 	if (o->type != OPT_FLAG && value == NULL) {
 		if (*i + 1 >= argc)
-			return cli_args_error("%s needs a value", shown);
+			return xstrdup_printf("%s needs a value", shown);
 		value = argv[++*i];
 	}
 	return cli_store(args, o, shown, value);

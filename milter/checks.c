@@ -30,22 +30,6 @@
 #include "util/msg.h"
 #include "util/xalloc.h"
 
-/* check_error - an allocated message, for *error_r */
-static char *
-check_error(const char *fmt, ...) MSG_PRINTF(1, 2);
-
-static char *
-check_error(const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	return xstrdup(text);
-}
-
 /* check_whoami - the name of the user this process runs as */
 static const char *
 check_whoami(char *buf, size_t size)
@@ -99,18 +83,18 @@ check_inet(const char *spec, const char *rest, int family, char **error_r)
 	int err;
 
 	if (!check_port(rest, at != NULL ? (size_t)(at - rest) : strlen(rest))) {
-		*error_r = check_error("milter_socket \"%s\": want a port from 1 to 65535 (or a "
+		*error_r = xstrdup_printf("milter_socket \"%s\": want a port from 1 to 65535 (or a "
 				       "service name) before the '@'", spec);
 		return -1;
 	}
 	if (at == NULL)
 		return 0;
 	if (at[1] == '\0') {
-		*error_r = check_error("milter_socket \"%s\": no host after the '@'", spec);
+		*error_r = xstrdup_printf("milter_socket \"%s\": no host after the '@'", spec);
 		return -1;
 	}
 	if ((err = getaddrinfo(at + 1, NULL, &hints, &ai)) != 0) {
-		*error_r = check_error("milter_socket \"%s\": host %s: %s", spec, at + 1,
+		*error_r = xstrdup_printf("milter_socket \"%s\": host %s: %s", spec, at + 1,
 				       gai_strerror(err));
 		return -1;
 	}
@@ -127,7 +111,7 @@ check_socket(const char *spec, char **error_r)
 	char dir[PATH_MAX];
 
 	if (colon == NULL) {
-		*error_r = check_error("milter_socket \"%s\": want %s", spec, forms);
+		*error_r = xstrdup_printf("milter_socket \"%s\": want %s", spec, forms);
 		return -1;
 	}
 	if (strncmp(spec, "inet:", 5) == 0)
@@ -135,21 +119,21 @@ check_socket(const char *spec, char **error_r)
 	if (strncmp(spec, "inet6:", 6) == 0)
 		return check_inet(spec, spec + 6, AF_INET6, error_r);
 	if (strncmp(spec, "unix:", 5) != 0 && strncmp(spec, "local:", 6) != 0) {
-		*error_r = check_error("milter_socket \"%s\": unknown kind \"%.*s\" (want %s)", spec,
+		*error_r = xstrdup_printf("milter_socket \"%s\": unknown kind \"%.*s\" (want %s)", spec,
 				       (int)(colon - spec > 16 ? 16 : colon - spec), spec, forms);
 		return -1;
 	}
 	if (colon[1] != '/') {
-		*error_r = check_error("milter_socket \"%s\": the path must be absolute", spec);
+		*error_r = xstrdup_printf("milter_socket \"%s\": the path must be absolute", spec);
 		return -1;
 	}
 	if (strlen(colon + 1) >= sizeof(sun.sun_path)) {
-		*error_r = check_error("milter_socket \"%s\": the path is longer than %zu bytes", spec,
+		*error_r = xstrdup_printf("milter_socket \"%s\": the path is longer than %zu bytes", spec,
 				       sizeof(sun.sun_path) - 1);
 		return -1;
 	}
 	if (!check_parent_dir(colon + 1, dir, sizeof(dir))) {
-		*error_r = check_error("milter_socket \"%s\": directory %s does not exist; create it "
+		*error_r = xstrdup_printf("milter_socket \"%s\": directory %s does not exist; create it "
 				       "(install -d -o rebound -g postfix -m 750 %s)", spec, dir, dir);
 		return -1;
 	}
@@ -162,17 +146,17 @@ check_user(const char *user, char **error_r)
 	struct passwd *pw;
 
 	if (*user == '\0') {
-		*error_r = check_error("milter_user is empty");
+		*error_r = xstrdup_printf("milter_user is empty");
 		return -1;
 	}
 	if ((pw = getpwnam(user)) == NULL) {
-		*error_r = check_error("milter_user %s: no such user (create it: useradd --system "
+		*error_r = xstrdup_printf("milter_user %s: no such user (create it: useradd --system "
 				       "--home-dir /nonexistent --shell /usr/sbin/nologin %s)",
 				       user, user);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
-		*error_r = check_error("milter_user %s is root; the milter parses mail from strangers "
+		*error_r = xstrdup_printf("milter_user %s is root; the milter parses mail from strangers "
 				       "and must not run as root", user);
 		return -1;
 	}
@@ -186,7 +170,7 @@ check_config(const struct cfg *cfg, const char *socket_spec, const char *pid_fil
 	if (check_socket(socket_spec, error_r) < 0 || check_user(cfg->milter_user, error_r) < 0)
 		return -1;
 	if (pid_file[0] != '/') {
-		*error_r = check_error("milter_pid_file \"%s\": want an absolute path; the pid file "
+		*error_r = xstrdup_printf("milter_pid_file \"%s\": want an absolute path; the pid file "
 				       "is what keeps a second milter off the socket", pid_file);
 		return -1;
 	}
@@ -209,11 +193,11 @@ check_dir_usable(const char *what, const char *dir, bool as_root, bool owned_by_
 
 	if (stat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
-			*error_r = check_error("%s %s is not a directory", what, dir);
+			*error_r = xstrdup_printf("%s %s is not a directory", what, dir);
 			return -1;
 		}
 		if ((!as_root || !owned_by_milter) && access(dir, W_OK | X_OK) < 0) {
-			*error_r = check_error("%s %s: %s cannot create files in it (%s); "
+			*error_r = xstrdup_printf("%s %s: %s cannot create files in it (%s); "
 					       "chown it to %s", what, dir, check_whoami(me, sizeof(me)),
 					       strerror(errno), me);
 			return -1;
@@ -221,13 +205,13 @@ check_dir_usable(const char *what, const char *dir, bool as_root, bool owned_by_
 		return 0;
 	}
 	if (errno != ENOENT) {
-		*error_r = check_error("%s %s: %s", what, dir, strerror(errno));
+		*error_r = xstrdup_printf("%s %s: %s", what, dir, strerror(errno));
 		return -1;
 	}
 	if (as_root)
 		return 0;
 	if (!check_parent_dir(dir, parent, sizeof(parent)) || access(parent, W_OK | X_OK) < 0) {
-		*error_r = check_error("%s %s does not exist, and %s cannot create it; create it, "
+		*error_r = xstrdup_printf("%s %s does not exist, and %s cannot create it; create it, "
 				       "owned by that user", what, dir, check_whoami(me, sizeof(me)));
 		return -1;
 	}

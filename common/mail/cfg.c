@@ -92,22 +92,6 @@ cfg_param_name(size_t i)
 	return i < CFG_NPARAMS ? cfg_params[i].name : NULL;
 }
 
-/* cfg_error - format an allocated error message */
-static char *
-cfg_error(const char *fmt, ...) MSG_PRINTF(1, 2);
-
-static char *
-cfg_error(const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	return xstrdup(text);
-}
-
 /* cfg_split_list - split on commas and white space */
 static char **
 cfg_split_list(const char *value)
@@ -209,16 +193,16 @@ cfg_set(struct cfg *cfg, const struct cfg_param *p, const char *value)
 	case CFG_STR:
 		if (strcmp(p->name, "verp_delimiters") == 0 &&
 		    (strlen(value) != 2 || strspn(value, "-=+") != 2))
-			return cfg_error("want two characters from \"-=+\", got \"%s\"", value);
+			return xstrdup_printf("want two characters from \"-=+\", got \"%s\"", value);
 		if (strcmp(p->name, "suppression_reply") == 0 && !cfg_reply_ok(value))
-			return cfg_error("want \"5xx 5.x.y text\" or \"4xx 4.x.y text\", got \"%s\"",
+			return xstrdup_printf("want \"5xx 5.x.y text\" or \"4xx 4.x.y text\", got \"%s\"",
 					 value);
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
 		return NULL;
 	case CFG_BOOL:
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-			return cfg_error("bad value \"%s\" (want yes or no)", value);
+			return xstrdup_printf("bad value \"%s\" (want yes or no)", value);
 		*(bool *)field = strcmp(value, "yes") == 0;
 		return NULL;
 	case CFG_ACTION:
@@ -227,11 +211,11 @@ cfg_set(struct cfg *cfg, const struct cfg_param *p, const char *value)
 		else if (strcmp(value, "tempfail") == 0)
 			*(enum cfg_action *)field = CFG_ACTION_TEMPFAIL;
 		else
-			return cfg_error("bad value \"%s\" (want accept or tempfail)", value);
+			return xstrdup_printf("bad value \"%s\" (want accept or tempfail)", value);
 		return NULL;
 	case CFG_COUNT:
 		if (cfg_number(value, "", size_mult, &n) < 0)
-			return cfg_error("bad number \"%s\"", value);
+			return xstrdup_printf("bad number \"%s\"", value);
 		break;
 	case CFG_LIST:
 		cfg_free_list(*(char ***)field);
@@ -239,12 +223,12 @@ cfg_set(struct cfg *cfg, const struct cfg_param *p, const char *value)
 		return NULL;
 	case CFG_SIZE:
 		if (cfg_number(value, "bkmg", size_mult, &n) < 0)
-			return cfg_error("bad size \"%s\" (want a number with optional k, m or g)",
+			return xstrdup_printf("bad size \"%s\" (want a number with optional k, m or g)",
 					 value);
 		break;
 	case CFG_TIME:
 		if (cfg_number(value, "smhdw", time_mult, &n) < 0)
-			return cfg_error("bad time \"%s\" (want a number with optional s, m, h, d or w)",
+			return xstrdup_printf("bad time \"%s\" (want a number with optional s, m, h, d or w)",
 					 value);
 		break;
 	case CFG_RAW:
@@ -253,11 +237,11 @@ cfg_set(struct cfg *cfg, const struct cfg_param *p, const char *value)
 		else if (strcmp(value, "all") == 0)
 			cfg->raw_messages = CFG_RAW_ALL;
 		else
-			return cfg_error("bad value \"%s\" (want unparsed or all)", value);
+			return xstrdup_printf("bad value \"%s\" (want unparsed or all)", value);
 		return NULL;
 	}
 	if (n < p->min || n > p->max)
-		return cfg_error("value \"%s\" out of range [%llu, %llu]", value, p->min, p->max);
+		return xstrdup_printf("value \"%s\" out of range [%llu, %llu]", value, p->min, p->max);
 	if (p->type == CFG_SIZE || p->type == CFG_COUNT)
 		*(size_t *)field = (size_t)n;
 	else
@@ -376,7 +360,7 @@ cfg_setting(struct cfg *cfg, const char *name, int lineno, const char *line, cha
 	size_t vlen;
 
 	if (eq == NULL) {
-		*error_r = cfg_error("%s, line %d: missing '=' after parameter name", name, lineno);
+		*error_r = xstrdup_printf("%s, line %d: missing '=' after parameter name", name, lineno);
 		return -1;
 	}
 	for (key_end = eq; key_end > line && isspace((unsigned char)key_end[-1]); key_end--)
@@ -384,7 +368,7 @@ cfg_setting(struct cfg *cfg, const char *name, int lineno, const char *line, cha
 	if ((p = cfg_lookup(line, (size_t)(key_end - line))) == NULL) {
 		const char *near = cfg_suggest(line, (size_t)(key_end - line));
 
-		*error_r = cfg_error("%s, line %d: unknown parameter \"%.*s\"%s%s%s", name, lineno,
+		*error_r = xstrdup_printf("%s, line %d: unknown parameter \"%.*s\"%s%s%s", name, lineno,
 				     (int)(key_end - line > 64 ? 64 : key_end - line), line,
 				     near != NULL ? " (did you mean \"" : "", near != NULL ? near : "",
 				     near != NULL ? "\"?)" : "");
@@ -399,7 +383,7 @@ cfg_setting(struct cfg *cfg, const char *name, int lineno, const char *line, cha
 	reason = cfg_set(cfg, p, val);
 	free(val);
 	if (reason != NULL) {
-		*error_r = cfg_error("%s, line %d: %s: %s", name, lineno, p->name, reason);
+		*error_r = xstrdup_printf("%s, line %d: %s: %s", name, lineno, p->name, reason);
 		free(reason);
 		return -1;
 	}
@@ -437,7 +421,7 @@ cfg_parse(const char *text, size_t len, const char *name, struct cfg **cfg_r, ch
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
 		if (memchr(s, '\0', n) != NULL) {
-			*error_r = cfg_error("%s, line %d: NUL byte", name, lineno);
+			*error_r = xstrdup_printf("%s, line %d: NUL byte", name, lineno);
 			break;
 		}
 		while (n > 0 && isspace((unsigned char)s[n - 1]))
@@ -449,12 +433,12 @@ cfg_parse(const char *text, size_t len, const char *name, struct cfg **cfg_r, ch
 			if (n == 0 || *s == '#')
 				continue;
 			if (buf_len(line) == 0) {
-				*error_r = cfg_error("%s, line %d: continuation line without a setting",
+				*error_r = xstrdup_printf("%s, line %d: continuation line without a setting",
 						     name, lineno);
 				break;
 			}
 			if (buf_putc(line, ' ') < 0 || buf_append(line, s, n) < 0) {
-				*error_r = cfg_error("%s, line %d: line too long", name, lineno);
+				*error_r = xstrdup_printf("%s, line %d: line too long", name, lineno);
 				break;
 			}
 			continue;
@@ -465,7 +449,7 @@ cfg_parse(const char *text, size_t len, const char *name, struct cfg **cfg_r, ch
 			continue;
 		start = lineno;
 		if (buf_append(line, s, n) < 0) {
-			*error_r = cfg_error("%s, line %d: line too long", name, lineno);
+			*error_r = xstrdup_printf("%s, line %d: line too long", name, lineno);
 			break;
 		}
 	}
@@ -494,20 +478,20 @@ cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
 	if (path == NULL)
 		path = CFG_DEFAULT_PATH;
 	if ((fp = fopen(path, "r")) == NULL) {
-		*error_r = cfg_error("open %s: %s", path, strerror(errno));
+		*error_r = xstrdup_printf("open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	text = buf_create(1024 * 1024);
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
 		if (buf_append(text, chunk, n) < 0) {
-			*error_r = cfg_error("%s: file too large", path);
+			*error_r = xstrdup_printf("%s: file too large", path);
 			fclose(fp);
 			buf_free(&text);
 			return -1;
 		}
 	}
 	if (ferror(fp)) {
-		*error_r = cfg_error("read %s: %s", path, strerror(errno));
+		*error_r = xstrdup_printf("read %s: %s", path, strerror(errno));
 		fclose(fp);
 		buf_free(&text);
 		return -1;
@@ -519,7 +503,7 @@ cfg_load(const char *path, struct cfg **cfg_r, char **error_r)
 	/* A password in the conninfo is a secret: like a key file, not for others. */
 	if (ret == 0 && (mode & (S_IROTH | S_IWOTH)) != 0 &&
 	    strstr((*cfg_r)->database, "password") != NULL) {
-		*error_r = cfg_error("%s: database has a password but the file is mode %03o; "
+		*error_r = xstrdup_printf("%s: database has a password but the file is mode %03o; "
 				     "chmod o-rw it", path, (unsigned)(mode & 0777));
 		cfg_free(cfg_r);
 		return -1;

@@ -33,18 +33,6 @@ struct token_keys {
 
 static const char base32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 
-static char *
-token_error(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return xstrdup(buf);
-}
-
 /*
  * token_key_read - one key file.  The secret signs every return path, so a
  * file others can read is refused rather than trusted: anyone who could
@@ -60,16 +48,16 @@ token_key_read(const char *path, struct token_key *key, char **error_r)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		*error_r = token_error("key file %s: %s", path, strerror(errno));
+		*error_r = xstrdup_printf("key file %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*error_r = token_error("key file %s: not a regular file", path);
+		*error_r = xstrdup_printf("key file %s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
 	if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
-		*error_r = token_error("key file %s: mode %03o lets others read or write it; "
+		*error_r = xstrdup_printf("key file %s: mode %03o lets others read or write it; "
 				       "chmod o-rw it", path, (unsigned)(st.st_mode & 0777));
 		close(fd);
 		return -1;
@@ -78,7 +66,7 @@ token_key_read(const char *path, struct token_key *key, char **error_r)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			*error_r = token_error("key file %s: %s", path, strerror(errno));
+			*error_r = xstrdup_printf("key file %s: %s", path, strerror(errno));
 			close(fd);
 			return -1;
 		}
@@ -89,7 +77,7 @@ token_key_read(const char *path, struct token_key *key, char **error_r)
 			   buf[len - 1] == ' ' || buf[len - 1] == '\t'))
 		len--;
 	if (len < TOKEN_KEY_MIN || len > TOKEN_KEY_MAX) {
-		*error_r = token_error("key file %s: want %d to %d octets of secret, found %zu "
+		*error_r = xstrdup_printf("key file %s: want %d to %d octets of secret, found %zu "
 				       "(make one with: head -c 32 /dev/urandom | base64)",
 				       path, TOKEN_KEY_MIN, TOKEN_KEY_MAX, len);
 		memset(buf, 0, sizeof(buf));
@@ -109,7 +97,7 @@ token_keys_load(const char *path, const char *previous_path, struct token_keys *
 	struct token_keys *keys = xcalloc(1, sizeof(*keys));
 
 	if (path == NULL || *path == '\0') {
-		*error_r = token_error("no key file configured (token_key_file)");
+		*error_r = xstrdup_printf("no key file configured (token_key_file)");
 		token_keys_free(&keys);
 		return -1;
 	}

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* xalloc - allocation wrappers that never return NULL. */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,4 +58,23 @@ char *
 xstrdup(const char *s)
 {
 	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+	char *p;
+
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		msg_fatal("xstrdup_printf: bad format \"%s\"", fmt);
+	p = xmalloc((size_t)len + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)len + 1, fmt, ap);
+	va_end(ap);
+	return p;
 }

@@ -16,6 +16,13 @@ void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t len);
 
+/*
+ * xstrdup_printf - a new string formatted as printf(3) would.  For error
+ * messages, whose every part is already length-bounded: the result is as
+ * long as the format makes it.
+ */
+char *xstrdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* xfree - free *ptr and set it to NULL */
 #define xfree(pp) do { free(*(pp)); *(pp) = NULL; } while (0)
 
