@@ -20,6 +20,7 @@
 
 #include "classify/batch.h"
 #include "util/caps.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 struct batch {
@@ -31,35 +32,6 @@ struct batch {
 	unsigned flags;
 	int status;
 };
-
-/* batch_utf8_len - length of the valid UTF-8 sequence at s, or 0 */
-static size_t
-batch_utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* Overlong three-byte forms and surrogates are not valid. */
-	if (len == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
-		return 0;
-	if (len == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
-		return 0;
-	return len;
-}
 
 /* batch_json_string - write s as a JSON string, or null */
 static void
@@ -85,7 +57,7 @@ batch_json_string(FILE *out, const char *s)
 			i = run;
 			continue;
 		}
-		len = batch_utf8_len(p + i, n - i);
+		len = utf8_valid_at(p + i, n - i);
 		if (len == 0) {
 			fputs("\\ufffd", out);
 			i++;

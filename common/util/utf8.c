@@ -8,12 +8,7 @@
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
-/*
- * utf8_valid_at - the length of the well-formed UTF-8 sequence at s[0..n)
- * (RFC 3629, section 4: no overlong forms, no surrogates, nothing above
- * U+10FFFF), or 0 if none starts there.  A NUL is not text.
- */
-static size_t
+size_t
 utf8_valid_at(const unsigned char *s, size_t n)
 {
 	unsigned char lo = 0x80, hi = 0xbf;

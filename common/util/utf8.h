@@ -11,6 +11,13 @@
  */
 
 /*
+ * utf8_valid_at - the length of the well-formed UTF-8 sequence at s[0..n),
+ * n > 0 (RFC 3629, section 4: no overlong forms, no surrogates, nothing
+ * above U+10FFFF), or 0 if none starts there.  A NUL is not text.
+ */
+size_t utf8_valid_at(const unsigned char *s, size_t n);
+
+/*
  * utf8_copy - a copy (freed with free()) of at most max bytes of s, made
  * valid; a character that the cut splits is replaced too.  NULL gives NULL.
  */

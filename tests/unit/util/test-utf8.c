@@ -19,6 +19,17 @@
 
 #define FFFD "\xef\xbf\xbd"
 
+/* glib_valid_at - utf8_valid_at as GLib decides it: a character, not NUL */
+static size_t
+glib_valid_at(const char *s, size_t n)
+{
+	gunichar c = g_utf8_get_char_validated(s, (gssize)n);
+
+	if (c == 0 || c == (gunichar)-1 || c == (gunichar)-2)
+		return 0;
+	return (size_t)g_unichar_to_utf8(c, NULL);
+}
+
 /* against_glib - utf8_copy and utf8_repair as GLib on random bytes */
 static void
 against_glib(void)
@@ -29,7 +40,7 @@ against_glib(void)
 		0xe0, 0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff,
 	};
 	unsigned seed = 3464;
-	int same = 1, valid_same = 1;
+	int same = 1, valid_same = 1, first_same = 1;
 
 	for (int round = 0; round < 20000; round++) {
 		char in[24];
@@ -39,6 +50,11 @@ against_glib(void)
 		for (size_t i = 0; i < n; i++)
 			in[i] = (char)edges[(size_t)rand_r(&seed) % sizeof(edges)];
 		in[n] = '\0';
+		if (utf8_valid_at((const unsigned char *)in, n) != glib_valid_at(in, n) &&
+		    first_same) {
+			tap_diag("round %d: utf8_valid_at differs from GLib", round);
+			first_same = 0;
+		}
 		ours = utf8_copy(in, SIZE_MAX);
 		theirs = g_utf8_make_valid(in, (gssize)n);
 		if (strcmp(ours, theirs) != 0 && same) {
@@ -57,6 +73,15 @@ against_glib(void)
 	}
 	tap_ok(same, "utf8_copy: the same repair as GLib on 20000 random strings");
 	tap_ok(valid_same, "utf8_repair: the same as GLib on the same strings");
+	tap_ok(first_same, "utf8_valid_at: the same first character as GLib on them");
+}
+
+/* check_valid_at - utf8_valid_at on the first n bytes of s */
+static void
+check_valid_at(const char *s, size_t n, size_t want, const char *what)
+{
+	tap_is_int((long long)utf8_valid_at((const unsigned char *)s, n), (long long)want,
+		   "utf8_valid_at: %s", what);
 }
 
 static void
@@ -117,6 +142,21 @@ main(void)
 		tap_ok(len == 0 && s[0] == '\0', "utf8_strndup: an empty text stays empty");
 		free(s);
 	}
+	check_valid_at("\x7f", 1, 1, "the last ASCII byte");
+	check_valid_at("", 1, 0, "a NUL is not text");
+	check_valid_at("\xc1\xbf", 2, 0, "an overlong two-byte form");
+	check_valid_at("\xc2\x80", 2, 2, "the first two-byte character");
+	check_valid_at("\xc2\x80", 1, 0, "a character cut short");
+	check_valid_at("\xe0\x9f\xbf", 3, 0, "an overlong three-byte form");
+	check_valid_at("\xe0\xa0\x80", 3, 3, "the first three-byte character");
+	check_valid_at("\xed\x9f\xbf", 3, 3, "the last character before the surrogates");
+	check_valid_at("\xed\xa0\x80", 3, 0, "a surrogate");
+	check_valid_at("\xe2\x82\x41", 3, 0, "a third byte that continues nothing");
+	check_valid_at("\xf0\x8f\xbf\xbf", 4, 0, "an overlong four-byte form");
+	check_valid_at("\xf0\x90\x80\x80", 4, 4, "the first four-byte character");
+	check_valid_at("\xf4\x8f\xbf\xbf", 4, 4, "U+10FFFF");
+	check_valid_at("\xf4\x90\x80\x80", 4, 0, "above U+10FFFF");
+	check_valid_at("\xf5\x80\x80\x80", 4, 0, "a byte that starts nothing");
 	against_glib();
 	return tap_done();
 }
