@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/hex.h"
 #include "spool.h"
 #include "util/xalloc.h"
 
@@ -100,18 +101,6 @@ mrec_encode(const struct mrec *rec, size_t *len_r)
 	return buf_detach(&b, len_r);
 }
 
-static int
-mrec_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* mrec_unescape - decode [s, e) into an allocated string; NULL on error */
 static char *
 mrec_unescape(const char *s, const char *e, int *bad)
@@ -123,13 +112,13 @@ mrec_unescape(const char *s, const char *e, int *bad)
 			*o++ = *s++;
 			continue;
 		}
-		if (e - s < 3 || mrec_hex(s[1]) < 0 || mrec_hex(s[2]) < 0 ||
+		if (e - s < 3 || hex_value(s[1]) < 0 || hex_value(s[2]) < 0 ||
 		    (s[1] == '0' && s[2] == '0')) {
 			*bad = 1;
 			free(out);
 			return NULL;
 		}
-		*o++ = (char)(mrec_hex(s[1]) * 16 + mrec_hex(s[2]));
+		*o++ = (char)(hex_value(s[1]) * 16 + hex_value(s[2]));
 		s += 3;
 	}
 	*o = '\0';

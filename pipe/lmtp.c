@@ -20,6 +20,7 @@
 #include "lmtp.h"
 #include "mail/db.h"
 #include "util/buf.h"
+#include "util/hex.h"
 #include "util/msg.h"
 #include "util/xalloc.h"
 
@@ -207,19 +208,6 @@ reply(struct lmtp_session *s, const char *fmt, ...)
 }
 
 /* --- pure parsers ------------------------------------------------------- */
-
-/* hex_value - the value of a hexadecimal digit, or -1 */
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 int
 lmtp_xtext(const char *text, size_t len, char *out, size_t size)

@@ -17,6 +17,7 @@
 
 #include "report/mime.h"
 #include "report/mime_impl.h"
+#include "util/hex.h"
 
 /* Decoded bytes are gathered in chunks of this size before an append. */
 #define MIME_CHUNK 1024
@@ -68,16 +69,6 @@ mime_base64(const char *s, size_t len, struct buf *out)
 	return ret;
 }
 
-/* mime_hex - value of a hex digit, or -1 */
-static int
-mime_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* mime_qp_special - the first byte of s[0..len) that decoding changes, or len */
 static size_t
 mime_qp_special(const char *s, size_t len, bool header)
@@ -125,8 +116,8 @@ mime_qp(const char *s, size_t len, bool header, struct buf *out)
 			chunk[n++] = ' ';
 		} else if (i + 1 < len && s[i + 1] == '\n') {
 			i++;	/* a soft line break */
-		} else if (i + 2 < len && (hi = mime_hex((unsigned char)s[i + 1])) >= 0 &&
-			   (lo = mime_hex((unsigned char)s[i + 2])) >= 0) {
+		} else if (i + 2 < len && (hi = hex_value((unsigned char)s[i + 1])) >= 0 &&
+			   (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
 			chunk[n++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else {
