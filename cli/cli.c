@@ -302,6 +302,28 @@ cli_query(struct cli *cli, const char *what, const char *sql, int nparams,
 	return res;
 }
 
+PGresult *
+cli_query_committed(struct cli *cli, const char *what, const char *sql, int nparams,
+		    const char *const *values, int *status_r)
+{
+	char *error = NULL;
+	PGresult *res;
+
+	if (db_exec(cli->db, "BEGIN", &error) < 0) {
+		*status_r = cli_db_failure(cli, "begin", error);
+		return NULL;
+	}
+	res = cli_query(cli, what, sql, nparams, values, PGRES_TUPLES_OK, status_r);
+	if (res != NULL && db_commit(cli->db, &error) < 0) {
+		*status_r = cli_db_failure(cli, "commit", error);
+		PQclear(res);
+		res = NULL;
+	}
+	if (res == NULL)
+		db_rollback(cli->db);
+	return res;
+}
+
 /* cli_type - how a PostgreSQL type prints in JSON (OIDs from pg_type.dat) */
 static enum table_type
 cli_type(Oid type)

@@ -85,6 +85,15 @@ int cli_db_failure(struct cli *cli, const char *what, char *error);
 PGresult *cli_query(struct cli *cli, const char *what, const char *sql, int nparams,
 		    const char *const *values, ExecStatusType want, int *status_r);
 
+/*
+ * cli_query_committed - cli_query() for rows, in a transaction of its own
+ * that is committed before the result is returned, so that what the
+ * caller prints of it is durable; NULL (rolled back, *status_r set) if
+ * the statement or the commit fails.
+ */
+PGresult *cli_query_committed(struct cli *cli, const char *what, const char *sql, int nparams,
+			      const char *const *values, int *status_r);
+
 /* cli_table - a table holding a query result, typed by column */
 struct table *cli_table(const PGresult *res);
 

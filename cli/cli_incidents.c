@@ -141,7 +141,6 @@ cli_incidents_close(struct cli *cli, int argc, char **argv)
 	const char *values[4] = { argc > 0 ? argv[0] : NULL,
 				  cli->args.real ? "real" : "sender_side", cli_actor(cli),
 				  cli->args.note };
-	char *error = NULL;
 	PGresult *res;
 	int status = 0;
 
@@ -149,16 +148,8 @@ cli_incidents_close(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli->cmd, "name one incident by its number");
 	if (cli->args.real == cli->args.sender_side)
 		return cli_usage(cli->cmd, "say how it ends: --real or --sender-side");
-	if (db_exec(cli->db, "BEGIN", &error) < 0)
-		return cli_db_failure(cli, "begin", error);
-	res = cli_query(cli, "close the incident", sql, 4, values, PGRES_TUPLES_OK, &status);
-	if (res != NULL && db_commit(cli->db, &error) < 0)
-		status = cli_db_failure(cli, "commit", error);
-	if (res == NULL || status != 0) {
-		db_rollback(cli->db);
-		PQclear(res);
+	if ((res = cli_query_committed(cli, "close the incident", sql, 4, values, &status)) == NULL)
 		return status;
-	}
 	if (cli->args.json)
 		fprintf(cli->out, "{\"id\":%s,\"status\":\"%s\",\"resolved\":%s}\n", argv[0],
 			values[1], PQgetvalue(res, 0, 0));

@@ -192,7 +192,7 @@ reclassify_undo(struct cli *cli)
 		"SELECT x->>'run' AS run, (x->>'events')::int AS events,"
 		"       (x->>'addresses')::int AS addresses, (x->>'left')::int AS left_as_they_are"
 		"  FROM (SELECT rebound.reclassify_undo($1::bigint, $2) AS x) s";
-	char run[24], *error = NULL;
+	char run[24];
 	const char *values[2] = { run, cli_actor(cli) };
 	struct table *t;
 	PGresult *res;
@@ -202,16 +202,8 @@ reclassify_undo(struct cli *cli)
 			      CLI_OPT_DRY_RUN))
 		return cli_usage(cli->cmd, "--undo RUN takes no other option");
 	snprintf(run, sizeof(run), "%u", cli->args.undo);
-	if (db_exec(cli->db, "BEGIN", &error) < 0)
-		return cli_db_failure(cli, "begin", error);
-	res = cli_query(cli, "undo", sql, 2, values, PGRES_TUPLES_OK, &status);
-	if (res != NULL && db_commit(cli->db, &error) < 0)
-		status = cli_db_failure(cli, "commit", error);
-	if (res == NULL || status != 0) {
-		db_rollback(cli->db);
-		PQclear(res);
+	if ((res = cli_query_committed(cli, "undo", sql, 2, values, &status)) == NULL)
 		return status;
-	}
 	t = cli_table(res);
 	if (!cli->args.json)
 		fprintf(cli->out, "reclassify run %s undone: %s events and %s addresses as they "
