@@ -21,7 +21,7 @@ my %sinks = (
 	PQsendQueryParams => 1, PQsendPrepare => 2, PQdescribePrepared => 1,
 	db_exec => 1, db_query => 1, db_query_binary => 1, db_query_prepared => 1,
 	db_exec_script => 1,
-	cli_query => 2, suppress_change => 2, columns_run => 1, incidents_rows => 2,
+	cli_query => 2, cli_query_committed => 2, suppress_change => 2, columns_run => 1, incidents_rows => 2,
 	rundiff_table => 2,
 );
 
@@ -34,6 +34,7 @@ my %allow = (
 	'db.c:db_exec:sql' => 'wrapper; its callers are checked',
 	'db.c:db_exec_script:sql' => 'wrapper; its callers are checked',
 	'cli.c:cli_query:sql' => 'wrapper; its callers are checked',
+	'cli.c:cli_query_committed:sql' => 'wrapper; its callers are checked',
 	'cli_suppress.c:suppress_change:sql' => 'wrapper; its callers are checked',
 	'writer_sql.c:columns_run:sql' => 'wrapper; its callers are checked',
 	'cli_incidents.c:incidents_rows:sql' => 'wrapper; its callers are checked',
