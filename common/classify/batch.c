@@ -141,13 +141,15 @@ static ssize_t
 batch_read(struct batch *b, int dfd, const char *name)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOCTTY);
-	struct stat st;
 	size_t len = 0;
 
 	if (fd < 0)
 		return -1;
-	/* The size is a hint: a file that grows is read on, to the limit. */
-	batch_room(b, fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0);
+	/*
+	 * No fstat(2) for the size: the buffer is kept from file to file and
+	 * is large enough for most at once, and one that is not grows below.
+	 */
+	batch_room(b, 0);
 	while (len < b->max_size) {
 		size_t want;
 		ssize_t n;
