@@ -68,10 +68,21 @@ milter_stop() {
 mt_run() {
 	local script=$1 d=()
 	shift
-	for v in "SOCK=inet:$P_MILTER@127.0.0.1" "$@"; do
+	for v in "SOCK=${MILTER_SOCKET:-inet:$P_MILTER@127.0.0.1}" "$@"; do
 		d+=(-D "$v")
 	done
-	miltertest "${d[@]}" -s "$MT_DIR/$script" >>"$T/log/miltertest.log" 2>&1
+	local out rc
+	out=$(miltertest "${d[@]}" -s "$MT_DIR/$script" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" >>"$T/log/miltertest.log"
+	# A failed script says why on the test's output, for CI logs that keep
+	# nothing else: miltertest's error and the milter's last words.
+	if [ "$rc" -ne 0 ] && [ -z "${MT_QUIET:-}" ]; then
+		diag "miltertest $script exited $rc: ${out:-(no output)}" \
+			"last lines of the milter's log:"
+		tail -n 5 "$MILTER_LOG" 2>/dev/null | diag "$(cat)"
+	fi
+	return "$rc"
 }
 
 milter_logged() {	# milter_logged REGEX - for wait_for
