@@ -51,7 +51,9 @@
  * cheap.  A regex is compiled only when a message first reaches its rule
  * and contains the literal text the regex requires (see litset.h); it is
  * JIT-compiled only after it has been run RULES_JIT_AFTER times or over
- * RULES_JIT_BYTES of text in all (rules_impl.h).  Every
+ * RULES_JIT_BYTES of text in all (rules_impl.h).  A @phrases list is
+ * compiled and run a phrase at a time, only the phrases whose literals the
+ * diagnostic holds, unless its phrases do not stand alone.  Every
  * match runs with LIMIT_REGEX_MATCH, LIMIT_REGEX_DEPTH and
  * LIMIT_REGEX_HEAP.  rules_check() compiles everything, for -n and tests.
  *

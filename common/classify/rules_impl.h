@@ -64,8 +64,16 @@ struct rule_list {
 struct rule_phrase {
 	int line;
 	uint32_t off, len;	/* where it stands in the list's pattern */
+	uint32_t runs;		/* times run alone, towards JIT */
 	bool broken;		/* does not compile alone */
+	bool jit;		/* JIT compilation was tried */
 };
+
+/*
+ * Whether a @phrases list may be run a phrase at a time (rules_match.c):
+ * not known yet, yes, or no.
+ */
+enum rule_split { SPLIT_UNKNOWN, SPLIT_YES, SPLIT_NO };
 
 /* A condition that names a @set, read once every set is loaded. */
 struct rule_pending {
@@ -108,6 +116,7 @@ struct rule {
 	bool broken;		/* failed to compile: skipped */
 	bool pattern_only;	/* reason "-" or @phrases: for like=, not a rule */
 	bool resolved;		/* rules_finish() has seen it */
+	uint8_t split;		/* enum rule_split, for a @phrases list */
 };
 
 /* A named list of condition values (@set). */

@@ -4,9 +4,11 @@
  * field a regex reads (diagnostic, text, subject), reporter= and action=
  * conditions, a negated list with "none", the literal pre-check, the
  * bound on how much text a regex reads, the match limits (a regex that
- * backtracks without end fails with an error, it does not hang), and the
- * same answers before and after a rule is JIT-compiled.
+ * backtracks without end fails with an error, it does not hang), the
+ * same answers before and after a rule is JIT-compiled, and a @phrases
+ * list run a phrase at a time answering as its whole regex does.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +135,92 @@ check_bounds(struct rules *rs)
 	free(long_diag);
 }
 
+/*
+ * Two lists: one that may be run a phrase at a time, and one whose first
+ * phrase turns case-insensitivity off for the phrases after it, as the
+ * whole regex has it, so that it must not be split.
+ */
+static const char phrases_text[] =
+	"@phrases full.words i\n"
+	"    mailbox (is |was )?full\n"
+	"    over ?quota\n"
+	"    quota (exceeded|full)\n"
+	"    (insufficient|not enough) (disk |storage )?space\n"
+	"    no such (user|mailbox)\n"
+	"full.text      mailboxfull   like=full.words\n"
+	"@phrases flip.words i\n"
+	"    strict(?-i)Tail\n"
+	"    loose words\n"
+	"flip.text      blocked       like=flip.words\n";
+
+/* ignore_step - a witness that only makes rules_explain() run the whole regex */
+static void
+ignore_step(void *ctx, const struct rule_step *step)
+{
+	(void)ctx;
+	(void)step;
+}
+
+/* whole - the id rules_explain() gives in, which runs each whole regex */
+static const char *
+whole(struct rules *rs, const struct rule_input *in)
+{
+	struct rule_result res;
+
+	return rules_explain(rs, in, &res, ignore_step, NULL) ? res.id : "";
+}
+
+/* check_phrases - a @phrases list, split and whole */
+static void
+check_phrases(void)
+{
+	static const char *const words[] = {
+		"mailbox", "is", "was", "full", "over", "quota", "overquota", "exceeded",
+		"insufficient", "not enough", "disk", "storage", "space", "no such", "user",
+		"MAILBOX", "Quota", "SPACE", "strict", "STRICT", "tail", "Tail", "loose",
+		"words", "LOOSE WORDS", "550", "5.2.2", "the", ":", ".",
+	};
+	struct rules *rs = rules_create();
+	char *error = NULL, text[256];
+	struct rule_input in = { .status = "" };
+	int same = 0, matched = 0, tries = 4000;
+	unsigned seed = 17;
+
+	tap_is_int(rules_load_text(rs, phrases_text, strlen(phrases_text), "p.rules", &error), 0,
+		   "@phrases lists load (%s)", error ? error : "ok");
+	in.diagnostic = "552 user is over quota";
+	tap_is_str(match(rs, &in), "full.text", "a phrase of a list matches");
+	tap_is_int((long long)rules_compiled(rs), 1,
+		   "compiling only the phrase whose literals the text holds");
+	in.diagnostic = "550 LOOSE WORDS";
+	tap_is_str(match(rs, &in), "", "an option set in one phrase holds in those after it");
+	in.diagnostic = "550 loose words";
+	tap_is_str(match(rs, &in), "flip.text", "as in the whole regex");
+	in.diagnostic = "550 STRICTTail";
+	tap_is_str(match(rs, &in), "flip.text", "and not in those before it");
+	/* Texts of the lists' words in any order: split and whole agree on each. */
+	for (int t = 0; t < tries; t++) {
+		size_t len = 0;
+		const char *split;
+
+		for (int w = (int)(rand_r(&seed) % 6) + 1; w > 0; w--) {
+			const char *word = words[rand_r(&seed) % (sizeof(words) / sizeof(words[0]))];
+
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s",
+						len > 0 ? " " : "", word);
+		}
+		in.diagnostic = text;
+		split = match(rs, &in);
+		same += strcmp(split, whole(rs, &in)) == 0;
+		matched += split[0] != '\0';
+	}
+	tap_is_int(same, tries, "run a phrase at a time, a list answers as its whole regex does");
+	tap_ok(matched > tries / 10 && matched < tries - tries / 10,
+	       "over texts that match and texts that do not (%d of %d match)", matched, tries);
+	tap_ok(rules_error(rs) == NULL, "no run-time error in the lists");
+	rules_free(&rs);
+}
+
 int
 main(void)
 {
@@ -148,6 +236,7 @@ main(void)
 	tap_is_int((long long)rules_compiled(rs), 0, "and compiles nothing");
 	check_fields(rs);
 	check_bounds(rs);
+	check_phrases();
 	tap_ok(rules_error(rs) == NULL, "no run-time error in the sound rules");
 	rules_free(&rs);
 	return tap_done();
