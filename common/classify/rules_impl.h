@@ -64,9 +64,7 @@ struct rule_list {
 struct rule_phrase {
 	int line;
 	uint32_t off, len;	/* where it stands in the list's pattern */
-	uint32_t runs;		/* times run alone, towards JIT */
 	bool broken;		/* does not compile alone */
-	bool jit;		/* JIT compilation was tried */
 };
 
 /*

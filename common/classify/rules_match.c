@@ -357,13 +357,12 @@ rules_run_phrase(struct rules *rs, struct rule *origin, size_t k, const char *s,
 		origin->split = SPLIT_NO;
 		return -1;
 	}
-	if (!ph->jit && ++ph->runs >= RULES_JIT_AFTER) {
-		ph->jit = true;
-		(void)pcre2_jit_compile(*code, PCRE2_JIT_COMPLETE);
-	}
+	/*
+	 * No JIT: forty rounds over the corpus took as long with it as
+	 * without, a phrase being a few words the interpreter finds by their
+	 * first bytes.
+	 */
 	rc = pcre2_match(*code, (PCRE2_SPTR)s, n, 0, 0, rs->md, rs->mctx);
-	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-		rc = pcre2_match(*code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_JIT, rs->md, rs->mctx);
 	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
 		char msg[320];
 
