@@ -242,35 +242,50 @@ rules_run(struct rules *rs, struct rule *r, const char *s, size_t n)
 }
 
 /*
- * rules_literal_ok - whether the diagnostic holds, for one alternative
- * of r's regex, a literal of each of its pieces (rules_impl.h)
+ * rules_next_alt - the next alternative of r's literal pre-check
+ * (rules_impl.h) for which the diagnostic holds a literal of each piece,
+ * looking from lits[*pos], the start of alternative number *alt: true,
+ * with *alt its number and *pos past its end; false when none is left
  */
 static bool
-rules_literal_ok(const struct rules *rs, const struct rule *r)
+rules_next_alt(const struct rules *rs, const struct rule *r, size_t *pos, size_t *alt)
 {
-	bool piece = false, alt = true;
+	bool piece = false, holds = true;
 	uint32_t scan;
-	const uint32_t *marks;
+	const uint32_t *marks = litset_marks(rs->lits, &scan);
 
-	if (r->nlits == 0)
-		return true;
-	marks = litset_marks(rs->lits, &scan);
-	for (size_t i = 0; i < r->nlits; i++) {
+	for (size_t i = *pos; i < r->nlits; i++) {
 		int id = r->lits[i];
 
 		if (id == RULE_LIT_PIECE) {
-			alt = alt && piece;
+			holds = holds && piece;
 			piece = false;
 		} else if (id == RULE_LIT_ALT) {
-			if (alt)
+			if (holds) {
+				*pos = i + 1;
 				return true;
-			alt = true;
-		} else if (alt && !piece) {
+			}
+			++*alt;
+			holds = true;
+		} else if (holds && !piece) {
 			/* Once a piece failed, its alternative's other literals do not matter. */
 			piece = id == RULE_LIT_ANY || marks[id] == scan;
 		}
 	}
+	*pos = r->nlits;
 	return false;
+}
+
+/*
+ * rules_literal_ok - whether the diagnostic holds, for one alternative
+ * of r's regex, a literal of each of its pieces
+ */
+static bool
+rules_literal_ok(const struct rules *rs, const struct rule *r)
+{
+	size_t pos = 0, alt = 0;
+
+	return r->nlits == 0 || rules_next_alt(rs, r, &pos, &alt);
 }
 
 /*
@@ -332,16 +347,15 @@ rules_split(struct rule *origin)
 }
 
 /*
- * rules_run_phrase - run phrase k of the list origin alone over s[0..n):
- * 1 on a match, 0 on none, -1 when it does not compile alone (then the
- * list is never split again, and the caller runs the whole regex)
+ * rules_phrase_code - phrase k of the list origin, compiled alone the
+ * first time it is asked for; NULL when it does not compile alone
  */
-static int
-rules_run_phrase(struct rules *rs, struct rule *origin, size_t k, const char *s, size_t n)
+static pcre2_code *
+rules_phrase_code(struct rules *rs, struct rule *origin, size_t k)
 {
 	struct rule_phrase *ph = &origin->phrases[k];
 	pcre2_code **code;
-	int rc, err;
+	int err;
 	PCRE2_SIZE off;
 
 	if (origin->phrase_codes == NULL)
@@ -353,60 +367,44 @@ rules_run_phrase(struct rules *rs, struct rule *origin, size_t k, const char *s,
 		ph->broken = *code == NULL;
 		rs->compiled += *code != NULL;
 	}
-	if (*code == NULL) {
-		origin->split = SPLIT_NO;
-		return -1;
-	}
-	/*
-	 * No JIT: forty rounds over the corpus took as long with it as
-	 * without, a phrase being a few words the interpreter finds by their
-	 * first bytes.
-	 */
-	rc = pcre2_match(*code, (PCRE2_SPTR)s, n, 0, 0, rs->md, rs->mctx);
-	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
-		char msg[320];
-
-		snprintf(msg, sizeof(msg), "%s:%d: @phrases %s: match failed (%d)", origin->file,
-			 ph->line, origin->id, rc);
-		rules_note_error(rs, xstrdup(msg));
-	}
-	return rc >= 0;
+	return *code;
 }
 
 /*
  * rules_run_phrases - rules_run() for a rule whose regex is the list
- * origin: each phrase that passes the literal pre-check, run alone
- * (the walk is rules_literal_ok()'s).  1 on a match, 0 on none, -1 when
- * the list cannot be split.
+ * origin: each phrase that passes the literal pre-check, run alone.
+ * 1 on a match, 0 on none, -1 when the list cannot be split (then it is
+ * never split again, and the caller runs the whole regex).
  */
 static int
 rules_run_phrases(struct rules *rs, struct rule *origin, const char *s, size_t n)
 {
-	bool piece = false, alt = true;
-	size_t k = 0;
-	uint32_t scan;
-	const uint32_t *marks;
-
 	if (!rules_split(origin))
 		return -1;
 	if (n > LIMIT_RULE_SUBJECT)
 		n = LIMIT_RULE_SUBJECT;
-	marks = litset_marks(rs->lits, &scan);
-	for (size_t i = 0; i < origin->nlits; i++) {
-		int id = origin->lits[i];
+	for (size_t pos = 0, k = 0; rules_next_alt(rs, origin, &pos, &k); k++) {
+		pcre2_code *code = rules_phrase_code(rs, origin, k);
+		int rc;
 
-		if (id == RULE_LIT_PIECE) {
-			alt = alt && piece;
-			piece = false;
-		} else if (id == RULE_LIT_ALT) {
-			int rc = alt ? rules_run_phrase(rs, origin, k, s, n) : 0;
+		if (code == NULL) {
+			origin->split = SPLIT_NO;
+			return -1;
+		}
+		/*
+		 * No JIT: forty rounds over the corpus took as long with it
+		 * as without, a phrase being a few words the interpreter finds
+		 * by their first bytes.
+		 */
+		rc = pcre2_match(code, (PCRE2_SPTR)s, n, 0, 0, rs->md, rs->mctx);
+		if (rc >= 0)
+			return 1;
+		if (rc != PCRE2_ERROR_NOMATCH) {
+			char msg[320];
 
-			if (rc != 0)
-				return rc;
-			k++;
-			alt = true;
-		} else if (alt && !piece) {
-			piece = id == RULE_LIT_ANY || marks[id] == scan;
+			snprintf(msg, sizeof(msg), "%s:%d: @phrases %s: match failed (%d)",
+				 origin->file, origin->phrases[k].line, origin->id, rc);
+			rules_note_error(rs, xstrdup(msg));
 		}
 	}
 	return 0;
@@ -477,23 +475,13 @@ rules_explain_phrase(struct rules *rs, const struct rule *r, const char *s, size
 
 	if (origin == NULL || origin->nphrases == 0)
 		return NULL;
-	if (origin->phrase_codes == NULL)
-		origin->phrase_codes = xcalloc(origin->nphrases, sizeof(*origin->phrase_codes));
 	md = pcre2_match_data_create(1, NULL);
 	for (size_t k = 0; k < origin->nphrases && found == NULL && md != NULL; k++) {
-		struct rule_phrase *ph = &origin->phrases[k];
-		pcre2_code **code = &origin->phrase_codes[k];
-		int err;
-		PCRE2_SIZE off;
+		pcre2_code *code = rules_phrase_code(rs, origin, k);
 
-		if (*code == NULL && !ph->broken) {
-			*code = pcre2_compile((PCRE2_SPTR)origin->pattern + ph->off, ph->len,
-					      origin->options, &err, &off, NULL);
-			ph->broken = *code == NULL;
-		}
-		if (*code != NULL && pcre2_match(*code, (PCRE2_SPTR)s, n, start, PCRE2_ANCHORED, md,
-						 rs->mctx) >= 0)
-			found = ph;
+		if (code != NULL && pcre2_match(code, (PCRE2_SPTR)s, n, start, PCRE2_ANCHORED, md,
+						rs->mctx) >= 0)
+			found = &origin->phrases[k];
 	}
 	pcre2_match_data_free(md);
 	*file_r = origin->file;
