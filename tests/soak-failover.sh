@@ -68,6 +68,14 @@ milter_init
 pg_start
 standby_start "$SYNC"
 rb_write_conf	# the rebound tool's, with the connection string of both servers
+# Every recipient at bad.example is refused with one reply, which is just
+# what an incident looks for (rebound(7), Incidents): past
+# incident_recipients of them it would hold their suppressions for a
+# person to look at, as soon as enough of them have arrived at once.  This
+# soak is about the failover, and incidents.t tests incidents, so it has
+# none; each bad address must then be suppressed by its own DSN.
+q "UPDATE rebound.settings SET value = '0' WHERE name = 'incident_recipients'" >/dev/null ||
+	bail_out "cannot turn incidents off"
 # The harness's block of eight free ports: four for each node, its smtpd
 # and the sinks that accept, refuse and defer; the milters listen on unix
 # sockets.
