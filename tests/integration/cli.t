@@ -212,8 +212,8 @@ json_ok "$OUT" 'len(j) == 2 and j[0]["kind"] == "bounced" and j[1]["kind"] == "u
 ok $? "events --json -n 2: the latest two, oldest first"
 
 # --- events --follow ---------------------------------------------------------------------
-rebound_run events --follow --count 2 >"$T/follow.out" 2>"$T/follow.err" &
-fpid=$!
+rebound_bg events --follow --count 2 >"$T/follow.out" 2>"$T/follow.err"
+fpid=$RB_BG
 wait_for 10 grep -qs "following events" "$T/follow.err"
 ok $? "the listener says when it is ready"
 q "INSERT INTO rebound.events (kind, sync, source, recipient, reason, hard, status, message_id, dedup_key)
@@ -229,10 +229,9 @@ likef "$(sed -n 1p "$T/follow.out")" \
 likef "$(sed -n 2p "$T/follow.out")" 'rcpt=<d@slow.example>, kind=delayed' "second event"
 likef "$(cat "$T/follow.err")" "ignoring a notification that rebound did not send" "foreign notifications are ignored"
 
-# Not through rebound_run: $! must be the listener, which only a signal stops.
-"$T/bin/rebound" -c "$T/etc/rebound.conf" events -f >"$T/follow2.out" 2>"$T/follow2.err" &
-fpid=$!
-RB_PIDS="$RB_PIDS $fpid"
+# rebound_bg: fpid must be the listener, which only a signal stops.
+rebound_bg events -f >"$T/follow2.out" 2>"$T/follow2.err"
+fpid=$RB_BG
 wait_for 10 grep -qs "following events" "$T/follow2.err"
 pg_stop
 wait_for 10 grep -qs "lost the database connection, connecting again" "$T/follow2.err"

@@ -16,10 +16,10 @@ rb_write_conf
 postfix_start
 
 # Two listeners: JSON payloads for programs, lines for people.
-rebound_run events --follow --json --count 2 >"$T/events.json" 2>"$T/events.json.err" &
-jpid=$!
-rebound_run events -f --count 2 >"$T/events.txt" 2>"$T/events.txt.err" &
-tpid=$!
+rebound_bg events --follow --json --count 2 >"$T/events.json" 2>"$T/events.json.err"
+jpid=$RB_BG
+rebound_bg events -f --count 2 >"$T/events.txt" 2>"$T/events.txt.err"
+tpid=$RB_BG
 wait_for 10 grep -qs "following events" "$T/events.json.err" &&
 	wait_for 10 grep -qs "following events" "$T/events.txt.err"
 ok $? "both listeners are ready"
@@ -78,11 +78,9 @@ is "$(q "SELECT count(*) FROM rebound.policy_errors")" 0 "no policy errors"
 # and prints what was committed meanwhile: in the end it has printed every
 # event recorded since it started, each once, in order.
 base=$(q "SELECT coalesce(max(id), 0) FROM rebound.events")
-# Not through rebound_run: $! must be the listener, which only a signal stops.
-"$T/bin/rebound" -c "$T/etc/rebound.conf" events --follow --json >"$T/follow.json" \
-	2>"$T/follow.err" &
-fpid=$!
-RB_PIDS="$RB_PIDS $fpid"
+# rebound_bg: fpid must be the listener, which only a signal stops.
+rebound_bg events --follow --json >"$T/follow.json" 2>"$T/follow.err"
+fpid=$RB_BG
 wait_for 10 grep -qs "following events" "$T/follow.err"
 flow() {	# a bounce to a return path of its own, every 0.1 s, until stop-flow
 	local i=0

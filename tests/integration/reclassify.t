@@ -90,9 +90,8 @@ cat >"$T/candidate/50-site.rules" <<'EOR'
 # The provider documents XB policies as limits on the sending host.
 site.xb-policy   policyviolation   status=5.1.1   /recipient rejected \(policy xb-/i
 EOR
-rebound_run --json events --follow --count 12 >"$T/notes" 2>"$T/listen.err" &
-listener=$!
-RB_PIDS="$RB_PIDS $listener"
+rebound_bg --json events --follow --count 12 >"$T/notes" 2>"$T/listen.err"
+listener=$RB_BG
 wait_for 10 grep -q "following events" "$T/listen.err"
 rebound_run --json reclassify --rules "$T/candidate" --dry-run >"$T/dry.json"
 is "$?" 0 "a dry run with the candidate rules"
@@ -142,9 +141,8 @@ is "$(grep -c "\"reclassified\":$run" "$T/notes")" 6 "the listener heard the six
 
 # --- --undo puts everything back ------------------------------------------------------
 # A listener in text mode too: a revision is printed though its event was there before.
-rebound_run events --follow --count 6 >"$T/lines" 2>"$T/lines.err" &
-text_listener=$!
-RB_PIDS="$RB_PIDS $text_listener"
+rebound_bg events --follow --count 6 >"$T/lines" 2>"$T/lines.err"
+text_listener=$RB_BG
 wait_for 10 grep -q "following events" "$T/lines.err"
 rebound_run reclassify --undo "$run" >"$T/undo.out"
 is "$?" 0 "--undo"

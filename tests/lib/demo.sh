@@ -57,8 +57,7 @@ cat <<EOT
 EOT
 
 say "listening for live events (rebound events --follow, channel rebound_events)"
-rebound_run events --follow >"$T/live-events.txt" 2>/dev/null &
-RB_PIDS="$RB_PIDS $!"
+rebound_bg events --follow >"$T/live-events.txt" 2>/dev/null
 wait_for 10 pg_listening || echo "    (the listener is not ready; continuing)"
 
 say "sending a campaign from $SENDER through Postfix (tagged with X-Rebound-Tag)"

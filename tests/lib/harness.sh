@@ -200,6 +200,16 @@ rebound_run() {
 	"$T/bin/rebound" -c "$T/etc/rebound.conf" "$@"
 }
 
+# rebound_bg ARGS... - the rebound tool in the background, such as a
+# listener (events --follow); RB_BG is its own pid, which the cleanup
+# stops.  Not "rebound_run ... &": its $! is a subshell's, and the tool
+# would outlive it, connecting again for ever once the cluster is gone.
+rebound_bg() {
+	"$T/bin/rebound" -c "$T/etc/rebound.conf" "$@" &
+	RB_BG=$!
+	RB_PIDS="$RB_PIDS $RB_BG"
+}
+
 # --- Postfix --------------------------------------------------------------
 
 postfix_start() {
