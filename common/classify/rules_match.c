@@ -250,29 +250,33 @@ rules_run(struct rules *rs, struct rule *r, const char *s, size_t n)
 static bool
 rules_next_alt(const struct rules *rs, const struct rule *r, size_t *pos, size_t *alt)
 {
-	bool piece = false, holds = true;
 	uint32_t scan;
 	const uint32_t *marks = litset_marks(rs->lits, &scan);
+	const int *lits = r->lits;
+	size_t i = *pos, n = r->nlits;
 
-	for (size_t i = *pos; i < r->nlits; i++) {
-		int id = r->lits[i];
+	while (i < n) {
+		bool piece = false;
 
-		if (id == RULE_LIT_PIECE) {
-			holds = holds && piece;
-			piece = false;
-		} else if (id == RULE_LIT_ALT) {
-			if (holds) {
-				*pos = i + 1;
-				return true;
-			}
+		if (lits[i] == RULE_LIT_ALT) {
+			/* Each piece of this alternative held. */
+			*pos = i + 1;
+			return true;
+		}
+		for (; i < n && lits[i] != RULE_LIT_PIECE && lits[i] != RULE_LIT_ALT; i++)
+			piece = piece || lits[i] == RULE_LIT_ANY || marks[lits[i]] == scan;
+		i += i < n && lits[i] == RULE_LIT_PIECE;
+		if (!piece) {
+			/*
+			 * Most alternatives fail at their first piece: pass the
+			 * rest of the alternative without looking at it.
+			 */
+			while (i < n && lits[i++] != RULE_LIT_ALT)
+				;
 			++*alt;
-			holds = true;
-		} else if (holds && !piece) {
-			/* Once a piece failed, its alternative's other literals do not matter. */
-			piece = id == RULE_LIT_ANY || marks[id] == scan;
 		}
 	}
-	*pos = r->nlits;
+	*pos = n;
 	return false;
 }
 

@@ -5,12 +5,17 @@
  * conditions, a negated list with "none", the literal pre-check, the
  * bound on how much text a regex reads, the match limits (a regex that
  * backtracks without end fails with an error, it does not hang), the
- * same answers before and after a rule is JIT-compiled, and a @phrases
- * list run a phrase at a time answering as its whole regex does.
+ * same answers before and after a rule is JIT-compiled, a regex of
+ * several alternatives of several pieces found exactly where PCRE2 alone
+ * finds it, and a @phrases list run a phrase at a time answering as its
+ * whole regex does.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "classify/rules.h"
 #include "tap.h"
@@ -136,6 +141,54 @@ check_bounds(struct rules *rs)
 }
 
 /*
+ * check_precheck - the literal pre-check passes every text the regex
+ * matches: alternatives of one to three pieces, literals that hold one
+ * another ("eta" in "zeta" and "theta"), against PCRE2 with no pre-check
+ */
+static void
+check_precheck(void)
+{
+	static const char regex[] = "(?:alpha|beta) .*gamma|delta (?:epsilon|zeta).*eta|theta";
+	static const char *const words[] = {
+		"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "other",
+	};
+	char rule[128], *error = NULL, text[256] = "";
+	struct rules *rs = rules_create();
+	struct rule_input in = { .status = "", .diagnostic = text };
+	pcre2_code *code;
+	pcre2_match_data *md;
+	int err, same = 0, matched = 0, tries = 4000;
+	PCRE2_SIZE off;
+	unsigned seed = 29;
+
+	snprintf(rule, sizeof(rule), "multi.piece  blocked  /%s/\n", regex);
+	tap_is_int(rules_load_text(rs, rule, strlen(rule), "m.rules", &error), 0,
+		   "a regex of alternatives of several pieces loads (%s)", error ? error : "ok");
+	code = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+	md = pcre2_match_data_create_from_pattern(code, NULL);
+	for (int t = 0; t < tries; t++) {
+		size_t len = 0;
+		bool want;
+
+		for (int w = (int)(rand_r(&seed) % 5) + 1; w > 0; w--) {
+			const char *word = words[rand_r(&seed) % (sizeof(words) / sizeof(words[0]))];
+
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s",
+						len > 0 ? " " : "", word);
+		}
+		want = pcre2_match(code, (PCRE2_SPTR)text, len, 0, 0, md, NULL) >= 0;
+		same += want == (strcmp(match(rs, &in), "multi.piece") == 0);
+		matched += want;
+	}
+	tap_is_int(same, tries, "the pre-check keeps every text the regex matches, and no other");
+	tap_ok(matched > tries / 10 && matched < tries - tries / 10,
+	       "over texts that match and texts that do not (%d of %d match)", matched, tries);
+	pcre2_match_data_free(md);
+	pcre2_code_free(code);
+	rules_free(&rs);
+}
+
+/*
  * Two lists: one that may be run a phrase at a time, and one whose first
  * phrase turns case-insensitivity off for the phrases after it, as the
  * whole regex has it, so that it must not be split.
@@ -242,6 +295,7 @@ main(void)
 	tap_is_int((long long)rules_compiled(rs), 0, "and compiles nothing");
 	check_fields(rs);
 	check_bounds(rs);
+	check_precheck();
 	check_phrases();
 	tap_ok(rules_error(rs) == NULL, "no run-time error in the sound rules");
 	rules_free(&rs);
