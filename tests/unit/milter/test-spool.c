@@ -39,18 +39,15 @@ numbered(int i)
 	return rec;
 }
 
-int
-main(void)
+/* check_encoding - every byte survives a record's line, and bad lines are refused */
+static void
+check_encoding(void)
 {
-	char dir[] = "/tmp/test-spool.XXXXXX", *error, *line, path[128];
 	struct mrec *rec, *back;
-	struct spool *spool;
-	struct seen seen = { 0, -1, "" };
-	size_t len, bad;
-	long n;
-	int fd;
+	char *line;
+	size_t len;
 
-	/* Encoding: every byte survives, NULL stays NULL. */
+	/* Every byte survives, NULL stays NULL. */
 	rec = mrec_create('M');
 	mrec_add(rec, "tab\there%and\nnewline \x01\xff");
 	mrec_add(rec, NULL);
@@ -99,10 +96,19 @@ main(void)
 	tap_ok(mrec_decode("X\tfoo", 5) == NULL, "unknown kind refused");
 	tap_ok(mrec_decode("E\tbad%zz", 8) == NULL, "bad escape refused");
 	tap_ok(mrec_decode("Efoo", 4) == NULL, "missing tab refused");
+}
 
-	/* Append and replay, in order, across files. */
-	if (mkdtemp(dir) == NULL)
-		return tap_ok(0, "mkdtemp"), tap_done();
+/* check_replay - append, replay in order across files, a failing consumer */
+static void
+check_replay(const char *dir)
+{
+	struct seen seen = { 0, -1, "" };
+	struct mrec *rec;
+	struct spool *spool;
+	char *error;
+	size_t bad;
+	long n;
+
 	tap_ok(spool_open(dir, &spool, &error) == 0, "open spool");
 	tap_ok(!spool_pending(spool), "empty spool has nothing pending");
 	for (int i = 0; i < 5; i++) {
@@ -137,8 +143,20 @@ main(void)
 	tap_is_str(seen.last, "r8", "oldest first, newest last");
 	tap_ok(!spool_pending(spool), "nothing pending after replay");
 	spool_free(&spool);
+}
 
-	/* A crash mid-write leaves a partial line; it is dropped, the rest kept. */
+/* check_recovery - a crash mid-write leaves a partial line: dropped, the rest kept */
+static void
+check_recovery(const char *dir)
+{
+	struct seen seen = { 0, -1, "" };
+	struct mrec *rec;
+	struct spool *spool;
+	char *error, path[128];
+	size_t bad;
+	long n;
+	int fd;
+
 	snprintf(path, sizeof(path), "%s/00000000000000a0.spool", dir);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
 	tap_ok(fd >= 0 && write(fd, "E\tgood\nE\tjunk%%\nE\tpart", 22) == 22, "write damaged file");
@@ -159,6 +177,18 @@ main(void)
 	n = spool_replay(spool, collect, &seen, &bad, &error);
 	tap_is_int(n, 1, "replayed");
 	spool_free(&spool);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/test-spool.XXXXXX";
+
+	check_encoding();
+	if (mkdtemp(dir) == NULL)
+		return tap_ok(0, "mkdtemp"), tap_done();
+	check_replay(dir);
+	check_recovery(dir);
 	rmdir(dir);
 	return tap_done();
 }
